@@ -1,0 +1,154 @@
+"""Reverse-mode automatic differentiation: the whole backward pass.
+
+Every tensor made by an operation remembers ``_ctx = (rule, inputs, attrs)``:
+which rule of the table made it, from which input tensors, with which
+settings. A tensor does not remember its consumers and holds no closure over
+itself, so the graph has no reference cycles and is freed by reference
+counting the moment the last tensor of it goes away.
+
+``backward`` walks that graph from the output back to the leaves:
+
+1. order the nodes so that each comes before its inputs (an iterative
+   depth-first search, so a chain of 100,000 operations needs no recursion);
+2. seed the output's gradient (1 for a scalar loss);
+3. for each node in that order, ask its rule for the vector-Jacobian product
+   — the gradient of each input, given the gradient of the output — and add
+   it to what that input has received so far (a value used twice gets the sum
+   of both paths);
+4. leaves that ``requires_grad`` keep the result in ``.grad``, adding to what
+   earlier ``backward`` calls left there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+__all__ = ["GradMode", "no_grad", "enable_grad", "is_grad_enabled", "backward", "unbroadcast", "topological_order"]
+
+
+class GradMode:
+    """Whether operations record a graph. Read on every operation, so kept to one attribute."""
+
+    enabled = True
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager (and decorator) in which operations record no graph.
+
+    Use it for evaluation and for updating parameters by hand::
+
+        with chainrule.no_grad():
+            w -= lr * w.grad
+    """
+
+    def __enter__(self):
+        self._previous = GradMode.enabled
+        GradMode.enabled = False
+        return self
+
+    def __exit__(self, *exc):
+        GradMode.enabled = self._previous
+        return False
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Turn graph recording back on inside a ``no_grad`` block."""
+
+    def __enter__(self):
+        self._previous = GradMode.enabled
+        GradMode.enabled = True
+        return self
+
+    def __exit__(self, *exc):
+        GradMode.enabled = self._previous
+        return False
+
+
+def is_grad_enabled() -> bool:
+    return GradMode.enabled
+
+
+def unbroadcast(grad, shape: tuple[int, ...]):
+    """Sum ``grad`` down to ``shape``: the one place where broadcasting is undone.
+
+    An input of shape (3, 1) broadcast to (2, 3, 4) was copied along the new
+    leading axis and along its unit axis, so its gradient is the sum over both.
+    """
+    extra = np.ndim(grad) - len(shape)
+    if extra > 0:
+        grad = np.sum(grad, axis=tuple(range(extra)))
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and np.shape(grad)[i] != 1)
+    if stretched:
+        grad = np.sum(grad, axis=stretched, keepdims=True)
+    return np.reshape(grad, shape) if np.shape(grad) != tuple(shape) else grad
+
+
+def topological_order(root) -> list:
+    """Nodes that need a gradient, each before all of its inputs (root first).
+
+    An iterative depth-first search: a node is pushed, then a ``None`` marker,
+    then its inputs; when the marker comes back off the stack all of the
+    node's inputs are done and the node joins the order.
+    """
+    order = []
+    append = order.append
+    visited = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            append(stack.pop())
+            continue
+        key = id(node)
+        if key in visited:
+            continue
+        visited.add(key)
+        stack.append(node)
+        stack.append(None)
+        ctx = node._ctx
+        if ctx is not None:
+            for parent in ctx[1]:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append(parent)
+    order.reverse()
+    return order
+
+
+def backward(root, gradient, keep: dict | None = None) -> None:
+    """Propagate ``gradient`` (∂L/∂root) back through the graph.
+
+    Leaves (and tensors that called ``retain_grad``) accumulate into ``.grad``.
+    Each node's gradient is dropped once passed on, so memory stays at one
+    layer's worth; pass a dict as ``keep`` to collect every node's gradient by
+    ``id`` instead (the explainer wants the intermediate values).
+    """
+    grads = {id(root): gradient}
+    pop, get = grads.pop, grads.get
+    for node in topological_order(root):
+        g = pop(id(node), None)
+        if g is None:
+            continue
+        if keep is not None:
+            keep[id(node)] = g
+        ctx = node._ctx
+        if ctx is None or node._retain:
+            node._accumulate(g)
+            if ctx is None:
+                continue
+        rule, inputs, attrs = ctx
+        if len(inputs) == 2:  # the common case, without building a list
+            first, second = inputs
+            input_grads = rule.vjp(g, node.data, first.data, second.data, **attrs)
+        else:
+            input_grads = rule.vjp(g, node.data, *[t.data for t in inputs], **attrs)
+        for parent, grad in zip(inputs, input_grads):
+            if grad is None or not parent.requires_grad:
+                continue
+            shape = parent.data.shape
+            if grad.shape != shape:
+                grad = unbroadcast(grad, shape)
+            key = id(parent)
+            previous = get(key)
+            grads[key] = grad if previous is None else previous + grad

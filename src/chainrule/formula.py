@@ -1,0 +1,674 @@
+"""A tiny expression language: one tree, rendered as Unicode text, LaTeX and MathML.
+
+The rule table writes each local derivative as a short string such as
+``"sigmoid(x)*(1 - sigmoid(x))"``. It is parsed once into a tree of ``Expr``
+nodes, so the same formula can be printed for a terminal, typeset for Markdown,
+shown natively in a browser, and evaluated with numpy, and those four views can
+never disagree. The explainer's expression mode (``chainrule explain
+"sigmoid(w*x)"``) uses the same parser, which is a small recursive-descent
+parser of its own: nothing here ever calls ``eval``.
+
+Grammar (lowest precedence first)::
+
+    compare := sum (('>' | '<' | '>=' | '<=' | '==') sum)?
+    sum     := product (('+' | '-') product)*
+    product := unary (('*' | '/' | '@' | '·' | '×') unary)*
+    unary   := '-' unary | power
+    power   := atom (('^' | '**') unary)?
+    atom    := NUMBER | NAME | NAME '(' args ')' | '(' compare ')'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from html import escape
+
+import numpy as np
+
+__all__ = [
+    "Expr",
+    "Num",
+    "Var",
+    "Neg",
+    "Bin",
+    "Call",
+    "FormulaSyntaxError",
+    "parse",
+    "FUNCTIONS",
+]
+
+
+class FormulaSyntaxError(ValueError):
+    """A formula or expression could not be parsed; ``column`` is 1-based."""
+
+    def __init__(self, message: str, source: str, column: int):
+        self.source = source
+        self.column = column
+        self.reason = message
+        super().__init__(f"{message} at column {column}\n  {source}\n  {' ' * (column - 1)}^")
+
+
+# ---------------------------------------------------------------------------
+# The tree
+
+
+class Expr:
+    """Base class of formula nodes. Subclasses are small frozen dataclasses."""
+
+    __slots__ = ()
+
+    def to_text(self, values: Mapping[str, object] | None = None, fmt=None) -> str:
+        """Unicode text; with ``values``, names and function calls become numbers."""
+        return _Text(values, fmt or _default_fmt).render(self)
+
+    def to_latex(self, values: Mapping[str, object] | None = None, fmt=None) -> str:
+        """LaTeX source, for ``$$ ... $$`` blocks."""
+        return _Latex(values, fmt or _default_fmt).render(self)
+
+    def to_mathml(self, values: Mapping[str, object] | None = None, fmt=None) -> str:
+        """Presentation MathML (the inner ``<mrow>``, without ``<math>``)."""
+        return _MathML(values, fmt or _default_fmt).render(self)
+
+    def evaluate(self, env: Mapping[str, object]):
+        """Evaluate with numpy; ``env`` maps every free name to a number or array."""
+        return _evaluate(self, env)
+
+    def names(self) -> set[str]:
+        """Free variable names used in the formula."""
+        found: set[str] = set()
+        _collect_names(self, found)
+        return found
+
+    def rename(self, mapping: Mapping[str, str]) -> Expr:
+        """The same formula with variables renamed (unknown names are kept)."""
+        return _rename(self, mapping)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+@dataclass(frozen=True, slots=True)
+class Num(Expr):
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Var(Expr):
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Neg(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Bin(Expr):
+    op: str  # one of + - * / ^ @ > < >= <= ==
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    fn: str
+    args: tuple[Expr, ...]
+
+
+# ---------------------------------------------------------------------------
+# Functions the language knows: how to compute them and how to show them.
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function usable in formulas and in the explainer's expressions."""
+
+    name: str
+    arity: int
+    compute: Callable | None  # None: shown only (e.g. ``expand`` in a VJP formula)
+    text: str  # "{0}" style template for Unicode text
+    latex: str  # template for LaTeX
+    #: True when the numeric form should show the call's value, not its parts
+    #: (``σ(z)`` shows as ``0.622``), as the seed document does.
+    collapse: bool = True
+
+
+def _stable_sigmoid(x):
+    x = np.asarray(x)
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _where(c, a, b):
+    return np.where(c, a, b)
+
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in [
+        Function("exp", 1, np.exp, "exp({0})", r"e^{{{0}}}"),
+        Function("log", 1, np.log, "ln({0})", r"\ln\left({0}\right)"),
+        Function("sqrt", 1, np.sqrt, "√({0})", r"\sqrt{{{0}}}"),
+        Function("abs", 1, np.abs, "|{0}|", r"\left|{0}\right|"),
+        Function("sign", 1, np.sign, "sign({0})", r"\operatorname{{sign}}\left({0}\right)"),
+        Function("sigmoid", 1, _stable_sigmoid, "σ({0})", r"\sigma\left({0}\right)"),
+        Function("tanh", 1, np.tanh, "tanh({0})", r"\tanh\left({0}\right)"),
+        Function("relu", 1, lambda x: np.maximum(x, 0), "relu({0})", r"\operatorname{{relu}}\left({0}\right)"),
+        Function("softplus", 1, lambda x: np.logaddexp(0.0, x), "softplus({0})",
+                 r"\operatorname{{softplus}}\left({0}\right)"),
+        Function("step", 1, lambda x: (np.asarray(x) > 0).astype(float), "𝟙[{0} > 0]",
+                 r"\mathbb{{1}}\left[{0} > 0\right]", collapse=False),
+        Function("inside", 3, lambda x, lo, hi: ((x >= lo) & (x <= hi)).astype(float),
+                 "𝟙[{1} ≤ {0} ≤ {2}]", r"\mathbb{{1}}\left[{1} \le {0} \le {2}\right]", collapse=False),
+        Function("where", 3, _where, "({1} if {0} else {2})",
+                 r"\begin{{cases}} {1} & {0} \\ {2} & \text{{otherwise}} \end{{cases}}", collapse=False),
+        Function("leaky_relu", 1, lambda x: np.where(np.asarray(x) > 0, x, np.multiply(x, 0.01)), "leaky_relu({0})",
+                 r"\operatorname{{leaky\_relu}}\left({0}\right)"),
+        Function("clip", 3, np.clip, "clip({0}, {1}, {2})", r"\operatorname{{clip}}\left({0}, {1}, {2}\right)"),
+        Function("max", 2, np.maximum, "max({0}, {1})", r"\max\left({0}, {1}\right)"),
+        Function("min", 2, np.minimum, "min({0}, {1})", r"\min\left({0}, {1}\right)"),
+        # Structural helpers that appear in the VJP formulas of non-elementwise rules.
+        Function("T", 1, None, "{0}ᵀ", r"{0}^{{\top}}", collapse=False),
+        Function("sum", 1, None, "Σ {0}", r"\sum {0}", collapse=False),
+        Function("expand", 1, None, "expand({0})", r"\operatorname{{expand}}\left({0}\right)", collapse=False),
+        Function("reshape", 1, None, "reshape({0})", r"\operatorname{{reshape}}\left({0}\right)", collapse=False),
+        Function("unbroadcast", 1, None, "unbroadcast({0})",
+                 r"\operatorname{{unbroadcast}}\left({0}\right)", collapse=False),
+        Function("permute", 1, None, "permute⁻¹({0})", r"\operatorname{{permute}}^{{-1}}\left({0}\right)",
+                 collapse=False),
+        Function("scatter", 1, None, "scatter({0})", r"\operatorname{{scatter}}\left({0}\right)", collapse=False),
+        Function("split", 1, None, "split({0})", r"\operatorname{{split}}\left({0}\right)", collapse=False),
+        Function("argmask", 1, None, "𝟙[{0} is the extreme]", r"\mathbb{{1}}\left[{0} = \text{{extreme}}\right]",
+                 collapse=False),
+        Function("onehot", 1, None, "onehot({0})", r"\operatorname{{onehot}}\left({0}\right)", collapse=False),
+        Function("softmax", 1, None, "softmax({0})", r"\operatorname{{softmax}}\left({0}\right)", collapse=False),
+    ]
+}
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+
+_TOKEN = re.compile(
+    r"\s*(?:"
+    r"(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[^\W\d]\w*)"
+    r"|(?P<op>\*\*|>=|<=|==|[-+*/^@()<>,·×−])"
+    r")"
+)
+
+
+class _Parser:
+    def __init__(self, source: str, functions: Mapping[str, Function]):
+        self.source = source
+        self.functions = functions
+        self.tokens: list[tuple[str, str, int]] = []
+        pos = 0
+        text = source.rstrip()
+        while pos < len(text):
+            match = _TOKEN.match(text, pos)
+            if match is None or match.end() == pos:
+                column = pos + 1 + (len(text[pos:]) - len(text[pos:].lstrip()))
+                raise FormulaSyntaxError(f"unexpected character {text[column - 1]!r}", source, column)
+            kind = match.lastgroup
+            value = match.group(kind)
+            if value == "−":  # the typographic minus reads as '-'
+                value = "-"
+            self.tokens.append((kind, value, match.start(kind) + 1))
+            pos = match.end()
+        self.tokens.append(("end", "", len(text) + 1))
+        self.index = 0
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.index]
+
+    def take(self) -> tuple[str, str, int]:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def fail(self, message: str, token=None):
+        kind, value, column = token or self.peek()
+        where = "end of input" if kind == "end" else repr(value)
+        raise FormulaSyntaxError(f"{message}, found {where}", self.source, column)
+
+    def expect(self, value: str):
+        if self.peek()[1] != value or self.peek()[0] == "end":
+            self.fail(f"expected {value!r}")
+        self.take()
+
+    def parse(self) -> Expr:
+        if self.peek()[0] == "end":
+            raise FormulaSyntaxError("empty expression", self.source, 1)
+        expr = self.compare()
+        if self.peek()[0] != "end":
+            self.fail("unexpected token")
+        return expr
+
+    def compare(self) -> Expr:
+        left = self.sum()
+        if self.peek()[1] in (">", "<", ">=", "<=", "=="):
+            op = self.take()[1]
+            left = Bin(op, left, self.sum())
+        return left
+
+    def sum(self) -> Expr:
+        left = self.product()
+        while self.peek()[1] in ("+", "-") and self.peek()[0] == "op":
+            op = self.take()[1]
+            left = Bin(op, left, self.product())
+        return left
+
+    def product(self) -> Expr:
+        left = self.unary()
+        while self.peek()[1] in ("*", "/", "@", "·", "×") and self.peek()[0] == "op":
+            op = self.take()[1]
+            left = Bin({"·": "*", "×": "*"}.get(op, op), left, self.unary())
+        return left
+
+    def unary(self) -> Expr:
+        if self.peek()[1] == "-" and self.peek()[0] == "op":
+            self.take()
+            return Neg(self.unary())
+        if self.peek()[1] == "+" and self.peek()[0] == "op":
+            self.take()
+            return self.unary()
+        return self.power()
+
+    def power(self) -> Expr:
+        base = self.atom()
+        if self.peek()[1] in ("^", "**") and self.peek()[0] == "op":
+            self.take()
+            return Bin("^", base, self.unary())
+        return base
+
+    def atom(self) -> Expr:
+        kind, value, column = self.peek()
+        if kind == "num":
+            self.take()
+            return Num(float(value))
+        if kind == "name":
+            self.take()
+            if self.peek()[1] == "(" and self.peek()[0] == "op":
+                return self.call(value, column)
+            return Var(value)
+        if value == "(" and kind == "op":
+            self.take()
+            inner = self.compare()
+            self.expect(")")
+            return inner
+        self.fail("expected a number, a name or '('")
+
+    def call(self, name: str, column: int) -> Expr:
+        function = self.functions.get(name)
+        if function is None:
+            known = ", ".join(sorted(f for f in self.functions if self.functions[f].compute is not None))
+            raise FormulaSyntaxError(f"unknown function {name!r} (known: {known})", self.source, column)
+        self.expect("(")
+        args = [self.compare()]
+        while self.peek()[1] == "," and self.peek()[0] == "op":
+            self.take()
+            args.append(self.compare())
+        self.expect(")")
+        if len(args) != function.arity:
+            raise FormulaSyntaxError(
+                f"{name}() takes {function.arity} argument(s), got {len(args)}", self.source, column
+            )
+        return Call(name, tuple(args))
+
+
+def parse(source: str, functions: Mapping[str, Function] = FUNCTIONS) -> Expr:
+    """Parse ``source`` into an ``Expr``; raises ``FormulaSyntaxError`` with the column.
+
+    >>> parse("sigmoid(z)*(1 - sigmoid(z))").to_text()
+    'σ(z)(1 − σ(z))'
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"parse: expected a string, got {type(source).__name__}")
+    return _Parser(source, functions).parse()
+
+
+# ---------------------------------------------------------------------------
+# Walking the tree
+
+
+def _collect_names(expr: Expr, found: set[str]) -> None:
+    if isinstance(expr, Var):
+        found.add(expr.name)
+    elif isinstance(expr, Neg):
+        _collect_names(expr.operand, found)
+    elif isinstance(expr, Bin):
+        _collect_names(expr.left, found)
+        _collect_names(expr.right, found)
+    elif isinstance(expr, Call):
+        for arg in expr.args:
+            _collect_names(arg, found)
+
+
+def _rename(expr: Expr, mapping: Mapping[str, str]) -> Expr:
+    if isinstance(expr, Var):
+        return Var(mapping.get(expr.name, expr.name))
+    if isinstance(expr, Neg):
+        return Neg(_rename(expr.operand, mapping))
+    if isinstance(expr, Bin):
+        return Bin(expr.op, _rename(expr.left, mapping), _rename(expr.right, mapping))
+    if isinstance(expr, Call):
+        return Call(expr.fn, tuple(_rename(a, mapping) for a in expr.args))
+    return expr
+
+
+_BINARY = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "^": np.power,
+    "@": np.matmul,
+    ">": np.greater,
+    "<": np.less,
+    ">=": np.greater_equal,
+    "<=": np.less_equal,
+    "==": np.equal,
+}
+
+
+def _evaluate(expr: Expr, env: Mapping[str, object]):
+    if isinstance(expr, Num):
+        return expr.value
+    if isinstance(expr, Var):
+        if expr.name not in env:
+            raise KeyError(f"formula needs a value for {expr.name!r}")
+        return env[expr.name]
+    if isinstance(expr, Neg):
+        return np.negative(_evaluate(expr.operand, env))
+    if isinstance(expr, Bin):
+        return _BINARY[expr.op](_evaluate(expr.left, env), _evaluate(expr.right, env))
+    if isinstance(expr, Call):
+        function = FUNCTIONS[expr.fn]
+        if function.compute is None:
+            raise ValueError(f"formula function {expr.fn!r} is descriptive and cannot be evaluated")
+        return function.compute(*(_evaluate(a, env) for a in expr.args))
+    raise TypeError(f"not a formula node: {expr!r}")
+
+
+# ---------------------------------------------------------------------------
+# Rendering. One walker, three dialects.
+
+_PRECEDENCE = {">": 1, "<": 1, ">=": 1, "<=": 1, "==": 1, "+": 2, "-": 2, "*": 3, "/": 3, "@": 3, "^": 5}
+_NEG_PRECEDENCE = 4
+_ATOM = 6
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_GREEK_LATEX = {
+    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon", "η": r"\eta",
+    "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "σ": r"\sigma", "τ": r"\tau", "ω": r"\omega",
+    "alpha": r"\alpha", "beta": r"\beta", "eta": r"\eta", "lr": r"\eta", "lambda": r"\lambda",
+}
+_HAT = "\u0302"
+
+
+def _default_fmt(value) -> str:
+    return format_number(value, 4)
+
+
+def format_number(value, digits: int) -> str:
+    """Round to ``digits`` significant decimals the way the seed document does.
+
+    Values are rounded to ``digits`` decimal places, trailing zeros dropped but
+    one decimal kept (``1.0``, ``0.622``); very small or large values switch to
+    scientific notation so nothing rounds silently to zero.
+    """
+    array = np.asarray(value)
+    if array.ndim > 0:
+        if array.size == 1:
+            return format_number(array.reshape(()), digits)
+        inner = ", ".join(format_number(v, digits) for v in array.ravel()[:6])
+        return f"[{inner}{', …' if array.size > 6 else ''}]"
+    number = array.item()
+    if isinstance(number, (bool, np.bool_)):
+        return str(number)
+    if isinstance(number, int):
+        return str(number)
+    if math.isnan(number) or math.isinf(number):
+        return str(number)
+    if number != 0 and (abs(number) < 10 ** (-digits) or abs(number) >= 1e7):
+        return f"{number:.{max(digits - 1, 1)}e}"
+    text = f"{number:.{digits}f}".rstrip("0")
+    if text.endswith("."):
+        text += "0"
+    if text in ("-0.0",):
+        text = "0.0"
+    return text
+
+
+class _Renderer:
+    """Shared walk: subclasses say how atoms and operators look."""
+
+    def __init__(self, values, fmt):
+        self.values = values
+        self.fmt = fmt
+
+    @property
+    def numeric(self) -> bool:
+        return self.values is not None
+
+    def render(self, expr: Expr) -> str:
+        return self.walk(expr)[0]
+
+    # Each walk returns (rendered, precedence, is_number_literal)
+    def walk(self, expr: Expr):
+        if isinstance(expr, Num):
+            return self.number(expr.value, literal=True), _ATOM, True
+        if isinstance(expr, Var):
+            if self.numeric and expr.name in self.values:
+                value = self.values[expr.name]
+                return self.number(value, literal=False), _value_precedence(value), False
+            return self.name(expr.name), _ATOM, False
+        if isinstance(expr, Neg):
+            inner, prec, _ = self.walk(expr.operand)
+            if prec <= _NEG_PRECEDENCE:
+                inner = self.paren(inner)
+            return self.negate(inner), _NEG_PRECEDENCE, False
+        if isinstance(expr, Call):
+            function = FUNCTIONS[expr.fn]
+            if self.numeric and function.collapse and function.compute is not None:
+                try:
+                    value = _evaluate(expr, self.values)
+                except KeyError:
+                    value = None
+                if value is not None:
+                    return self.number(value, literal=False), _value_precedence(value), False
+            args = [self.walk(a)[0] for a in expr.args]
+            return self.call(function, args), _ATOM, False
+        if isinstance(expr, Bin):
+            return self.binary(expr)
+        raise TypeError(f"not a formula node: {expr!r}")
+
+    def binary(self, expr: Bin):
+        prec = _PRECEDENCE[expr.op]
+        left, lprec, lnum = self.walk(expr.left)
+        right, rprec, rnum = self.walk(expr.right)
+        if expr.op == "/":
+            return self.fraction(left, right, lprec, rprec), prec, False
+        if expr.op == "^":
+            if lprec <= prec:
+                left = self.paren(left)
+            return self.power(left, right, expr.right), prec, False
+        # The parser builds left-nested trees, so a right operand of equal
+        # precedence was parenthesised by the user: a − (b − c).
+        if lprec < prec:
+            left = self.paren(left)
+        right_needs_paren = rprec <= prec
+        if right_needs_paren:
+            right = self.paren(right)
+        if expr.op == "*":
+            return self.product(left, right, lnum, right_needs_paren, expr), prec, False
+        return self.infix(expr.op, left, right), prec, False
+
+    def juxtapose(self, left_is_literal: bool, right_in_paren: bool, expr: Bin) -> bool:
+        """Write ``2(ŷ − y)`` and ``σ(z)(1 − σ(z))`` without a product sign, as the seed does."""
+        if right_in_paren and (left_is_literal or not self.numeric):
+            return True
+        if not self.numeric and left_is_literal and isinstance(expr.right, (Var, Call)):
+            return True
+        return False
+
+
+def _value_precedence(value) -> int:
+    """A negative number binds like a sum, so products write it as ``(−0.5) × 2``."""
+    if np.ndim(value) == 0 and float(np.real(value)) < 0:
+        return _PRECEDENCE["+"]
+    return _ATOM
+
+
+class _Text(_Renderer):
+    def number(self, value, literal):
+        text = _literal(value) if literal else self.fmt(value)
+        return "−" + text[1:] if text.startswith("-") else text
+
+    def name(self, name):
+        return name
+
+    def paren(self, inner):
+        return f"({inner})"
+
+    def negate(self, inner):
+        return f"−{inner}"
+
+    def call(self, function, args):
+        return function.text.format(*args)
+
+    def fraction(self, left, right, lprec, rprec):
+        if lprec < _PRECEDENCE["/"]:
+            left = self.paren(left)
+        if rprec <= _PRECEDENCE["/"]:
+            right = self.paren(right)
+        return f"{left}/{right}"
+
+    def power(self, base, exponent, exponent_expr):
+        if isinstance(exponent_expr, Num) and float(exponent_expr.value).is_integer():
+            return base + str(int(exponent_expr.value)).translate(_SUPERSCRIPTS)
+        return f"{base}^({exponent})" if not _is_simple(exponent) else f"{base}^{exponent}"
+
+    def product(self, left, right, lnum, rparen, expr):
+        if self.juxtapose(lnum, rparen, expr):
+            return f"{left}{right}"
+        return f"{left} {'×' if self.numeric else '·'} {right}"
+
+    def infix(self, op, left, right):
+        symbol = {"-": "−", ">=": "≥", "<=": "≤", "==": "=", "@": "·"}.get(op, op)
+        return f"{left} {symbol} {right}"
+
+
+def _is_simple(text: str) -> bool:
+    return re.fullmatch(r"[\w.]+", text) is not None
+
+
+def _literal(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+def latex_name(name: str) -> str:
+    """``ŷ`` → ``\\hat{y}``, ``w1`` → ``w_{1}``, ``w_new`` → ``w_{\\text{new}}``, ``η`` → ``\\eta``."""
+    if name in _GREEK_LATEX:
+        return _GREEK_LATEX[name]
+    if _HAT in name or name == "ŷ":
+        base = name.replace("ŷ", "y").replace(_HAT, "")
+        return rf"\hat{{{latex_name(base)}}}"
+    match = re.fullmatch(r"([^\W\d_]+)_?(\d+)", name)
+    if match:
+        return f"{latex_name(match.group(1))}_{{{match.group(2)}}}"
+    if "_" in name:
+        head, _, tail = name.partition("_")
+        return rf"{latex_name(head)}_{{\text{{{tail}}}}}"
+    if len(name) > 1 and name.isascii():
+        return rf"\mathrm{{{name}}}"
+    return name
+
+
+class _Latex(_Renderer):
+    def number(self, value, literal):
+        return _literal(value) if literal else self.fmt(value)
+
+    def name(self, name):
+        return latex_name(name)
+
+    def paren(self, inner):
+        return rf"\left({inner}\right)"
+
+    def negate(self, inner):
+        return f"-{inner}"
+
+    def call(self, function, args):
+        return function.latex.format(*args)
+
+    def fraction(self, left, right, lprec, rprec):
+        return rf"\frac{{{left}}}{{{right}}}"
+
+    def power(self, base, exponent, exponent_expr):
+        return f"{{{base}}}^{{{exponent}}}"
+
+    def product(self, left, right, lnum, rparen, expr):
+        if self.juxtapose(lnum, rparen, expr):
+            return f"{left}{right}"
+        sign = r"\times" if self.numeric else r"\cdot"
+        return f"{left} {sign} {right}"
+
+    def infix(self, op, left, right):
+        symbol = {">=": r"\ge", "<=": r"\le", "==": "=", "@": r"\cdot"}.get(op, op)
+        return f"{left} {symbol} {right}"
+
+
+class _MathML(_Renderer):
+    def number(self, value, literal):
+        text = _literal(value) if literal else self.fmt(value)
+        if text.startswith("-"):
+            return f"<mrow><mo>−</mo><mn>{escape(text[1:])}</mn></mrow>"
+        return f"<mn>{escape(text)}</mn>"
+
+    def name(self, name):
+        if name == "ŷ":
+            return '<mover accent="true"><mi>y</mi><mo>^</mo></mover>'
+        match = re.fullmatch(r"([^\W\d_]+)_?(\d+)", name)
+        if match:
+            return f"<msub><mi>{escape(match.group(1))}</mi><mn>{match.group(2)}</mn></msub>"
+        if "_" in name:
+            head, _, tail = name.partition("_")
+            return f"<msub><mi>{escape(head)}</mi><mtext>{escape(tail)}</mtext></msub>"
+        return f"<mi>{escape(name)}</mi>"
+
+    def paren(self, inner):
+        return f"<mrow><mo>(</mo>{inner}<mo>)</mo></mrow>"
+
+    def negate(self, inner):
+        return f"<mrow><mo>−</mo>{inner}</mrow>"
+
+    def call(self, function, args):
+        # MathML has no template language; text templates are split around
+        # their placeholders, literal parts becoming operators.
+        pieces = re.split(r"(\{\d\})", function.text)
+        out = []
+        for piece in pieces:
+            if re.fullmatch(r"\{\d\}", piece):
+                out.append(args[int(piece[1:-1])])
+            elif piece:
+                out.append(f"<mo>{escape(piece)}</mo>" if not piece.isalpha() else f"<mi>{escape(piece)}</mi>")
+        return "<mrow>" + "".join(out) + "</mrow>"
+
+    def fraction(self, left, right, lprec, rprec):
+        return f"<mfrac><mrow>{left}</mrow><mrow>{right}</mrow></mfrac>"
+
+    def power(self, base, exponent, exponent_expr):
+        return f"<msup><mrow>{base}</mrow><mrow>{exponent}</mrow></msup>"
+
+    def product(self, left, right, lnum, rparen, expr):
+        if self.juxtapose(lnum, rparen, expr):
+            return f"<mrow>{left}{right}</mrow>"
+        return f"<mrow>{left}<mo>{'×' if self.numeric else '·'}</mo>{right}</mrow>"
+
+    def infix(self, op, left, right):
+        symbol = {"-": "−", ">=": "≥", "<=": "≤", "==": "=", "@": "·"}.get(op, op)
+        return f"<mrow>{left}<mo>{escape(symbol)}</mo>{right}</mrow>"

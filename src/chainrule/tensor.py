@@ -1,0 +1,643 @@
+"""The ``Tensor``: a numpy array that remembers how it was made.
+
+Every operation looks up its rule in the table (``chainrule.rules``), runs the
+rule's forward function on the raw arrays, and, when any input needs a
+gradient and recording is on, stores ``(rule, inputs, attrs)`` on the result.
+``backward()`` hands that graph to ``chainrule.autograd.backward``.
+
+Default dtype: float64. Learners compare chainrule's numbers with numbers
+worked by hand, and gradient checks need the precision. float32 is kept end to
+end when asked for (``dtype="float32"`` or float32 arrays): Python numbers
+mixed into a float32 computation stay float32 (numpy's weak scalars).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import ops as _ops  # noqa: F401  (fills the rule table)
+from .autograd import GradMode
+from .autograd import backward as _backward
+from .rules import RULES
+
+__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "DEFAULT_DTYPE"]
+
+DEFAULT_DTYPE = np.float64
+_EMPTY: dict = {}
+
+_ADD, _SUB, _MUL, _DIV = RULES["add"], RULES["sub"], RULES["mul"], RULES["div"]
+_NEG, _POW, _POW_SCALAR, _MATMUL = RULES["neg"], RULES["pow"], RULES["pow_scalar"], RULES["matmul"]
+_GETITEM = RULES["getitem"]
+
+
+def _to_array(data, dtype=None, copy=True) -> np.ndarray:
+    """Convert user data to an array: numbers, nested lists, arrays, tensors.
+
+    A 0-d value is kept as a numpy scalar (``np.float64``), not a 0-d array:
+    numpy computes on scalars about five times faster, and mixing the two
+    kinds is slower still. So ``Tensor.data`` is an ndarray, or a numpy scalar
+    when the tensor has no dimensions.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    try:
+        array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"tensor: cannot make a numeric array from {type(data).__name__} ({error})"
+        ) from None
+    if dtype is None and array.dtype.kind in "biu":
+        # Integers and booleans become the default float, so that
+        # ``tensor([1, 2], requires_grad=True)`` works as a learner expects.
+        array = array.astype(DEFAULT_DTYPE)
+    elif array.dtype.kind not in "fbiu":
+        raise TypeError(f"tensor: expected numbers, got an array of dtype {array.dtype}")
+    return array[()] if array.ndim == 0 else array
+
+
+def _new(data, ctx=None, requires_grad=False) -> Tensor:
+    """Wrap an array without copying or validating it (the engine's fast path)."""
+    t = object.__new__(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.name = None
+    t._ctx = ctx
+    t._retain = False
+    return t
+
+
+def _constant(value, like: Tensor, op: str) -> Tensor:
+    """A non-differentiable operand: a Python number stays a Python number so that
+    numpy treats it as weakly typed and float32 stays float32."""
+    if isinstance(value, (numbers.Real, np.ndarray, np.generic)) and not isinstance(value, (str, bytes)):
+        return _new(value)
+    if isinstance(value, (list, tuple)):
+        return _new(np.asarray(value, dtype=like.data.dtype if like.data.dtype.kind == "f" else None))
+    raise TypeError(f"{op}: unsupported operand type {type(value).__name__} (expected a Tensor, number or array)")
+
+
+def _apply(rule, inputs: tuple, attrs: dict = _EMPTY) -> Tensor:
+    """Run ``rule`` forward on ``inputs`` and record it in the graph when needed."""
+    try:
+        out = rule.forward(*[t.data for t in inputs], **attrs)
+    except ValueError as error:
+        shapes = " and ".join(str(np.shape(t.data)) for t in inputs)
+        raise ValueError(f"{rule.name}: cannot apply to shapes {shapes} ({error})") from None
+    if GradMode.enabled:
+        for t in inputs:
+            if t.requires_grad:
+                return _new(out, (rule, inputs, attrs), True)
+    return _new(out)
+
+
+def _binary(rule, a: Tensor, b) -> Tensor:
+    # _apply, unrolled for two operands: the arithmetic operators are the
+    # hottest path of a scalar network.
+    if b.__class__ is not Tensor:
+        b = _constant(b, a, rule.name)
+    try:
+        out = rule.forward(a.data, b.data)
+    except ValueError:
+        raise ValueError(f"{rule.name}: shapes {a.shape} and {b.shape} do not broadcast") from None
+    if GradMode.enabled and (a.requires_grad or b.requires_grad):
+        return _new(out, (rule, (a, b), _EMPTY), True)
+    return _new(out)
+
+
+def _reflected(rule, a: Tensor, b) -> Tensor:
+    return _apply(rule, (_constant(b, a, rule.name), a))
+
+
+def _normalize_axis(axis, ndim: int, op: str):
+    if axis is None:
+        return None
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    normalized = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {type(a).__name__}")
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimension(s)")
+        normalized.append(int(a) % max(ndim, 1))
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(normalized) if isinstance(axis, (list, tuple)) else normalized[0]
+
+
+def _shape_arg(shape, op: str) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+        raise TypeError(f"{op}: shape must be ints, got {shape}")
+    return tuple(int(s) for s in shape)
+
+
+def _index_arg(index):
+    """Turn tensors and lists inside an index into arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index_arg(i) for i in index)
+    if isinstance(index, Tensor):
+        index = index.data
+    if isinstance(index, list):
+        index = np.asarray(index)
+    if isinstance(index, np.ndarray) and index.dtype.kind == "f":
+        if not np.all(index == np.round(index)):
+            raise IndexError("getitem: index arrays must hold integers or booleans")
+        index = index.astype(np.intp)
+    return index
+
+
+class Tensor:
+    """A numpy array with a gradient.
+
+    >>> w = chainrule.tensor(0.5, requires_grad=True)
+    >>> loss = (chainrule.sigmoid(w * 1.0) - 0) ** 2
+    >>> loss.backward()
+    >>> round(w.grad.item(), 4)
+    0.2926
+
+    Gradients *accumulate* on leaves across ``backward`` calls, as in PyTorch;
+    reset them with ``t.grad = None`` (or ``optimizer.zero_grad()``).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_retain", "__weakref__")
+    # Make ``ndarray <op> Tensor`` call the Tensor's reflected operator instead
+    # of numpy broadcasting over a Tensor as if it were a Python object.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self.name = name
+        self._ctx = None
+        self._retain = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- attributes ---------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self.data)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.asarray(self.data).dtype
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(self.data)
+
+    @property
+    def size(self) -> int:
+        return int(np.size(self.data))
+
+    def numel(self) -> int:
+        return self.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        if flag and self.dtype.kind != "f":
+            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, got {self.dtype}")
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_: only leaf tensors can change requires_grad; use .detach() first")
+        self.requires_grad = bool(flag)
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this intermediate tensor too after ``backward``."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        self._retain = True
+        return self
+
+    # -- conversion ---------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The value as a numpy array (shared, not copied)."""
+        return np.asarray(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        array = np.asarray(self.data, dtype=dtype)
+        return array.copy() if copy else array
+
+    def item(self) -> float:
+        if np.size(self.data) != 1:
+            raise ValueError(f"item: only a one-element tensor can become a number, not shape {self.shape}")
+        return np.asarray(self.data).item()
+
+    def tolist(self):
+        return np.asarray(self.data).tolist()
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph."""
+        return _new(self.data)
+
+    def astype(self, dtype) -> Tensor:
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        return _apply(RULES["astype"], (self,), {"dtype": dtype})
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if np.size(self.data) != 1:
+            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.item())
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len: a 0-d tensor has no length")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        body = np.array2string(np.asarray(self.data), separator=", ", prefix="tensor(")
+        extras = []
+        if self.dtype != DEFAULT_DTYPE:
+            extras.append(f"dtype={self.dtype}")
+        if self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    # -- autograd -------------------------------------------------------------
+    def backward(self, gradient=None, keep: dict | None = None) -> None:
+        """Compute ∂self/∂leaf for every leaf that requires grad; add it to ``leaf.grad``.
+
+        ``gradient`` is ∂L/∂self; it may be omitted for a one-element tensor
+        (a loss), where it is 1.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad; create the parameters with requires_grad=True "
+                "(and compute it outside no_grad())"
+            )
+        if gradient is None:
+            if np.size(self.data) != 1:
+                raise RuntimeError(
+                    f"backward: the output has shape {self.shape}, so its gradient is ambiguous; "
+                    "reduce it to a scalar first (e.g. .sum()) or pass gradient= with that shape"
+                )
+            gradient = np.ones_like(self.data)[()]
+        else:
+            gradient = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            if gradient.shape != self.shape:
+                raise ValueError(f"backward: gradient has shape {gradient.shape} but the output has shape {self.shape}")
+        _backward(self, gradient, keep)
+
+    def _accumulate(self, grad) -> None:
+        # A float32 weight used with float64 data receives a float64 gradient;
+        # .grad always has the tensor's own dtype, as in PyTorch.
+        if grad.dtype is not self.data.dtype and grad.dtype != self.data.dtype:
+            grad = grad.astype(self.data.dtype)
+        if self.grad is None:
+            # Broadcast views are read-only and may alias other gradients; a
+            # user may want to edit .grad, so such a view is copied once here.
+            if isinstance(grad, np.ndarray) and (grad.base is not None or not grad.flags.writeable):
+                grad = grad.copy()
+            self.grad = _new(grad)
+        else:
+            self.grad = _new(self.grad.data + grad)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -- arithmetic -----------------------------------------------------------
+    def __add__(self, other):
+        return _binary(_ADD, self, other)
+
+    def __radd__(self, other):
+        return _reflected(_ADD, self, other)
+
+    def __sub__(self, other):
+        return _binary(_SUB, self, other)
+
+    def __rsub__(self, other):
+        return _reflected(_SUB, self, other)
+
+    def __mul__(self, other):
+        return _binary(_MUL, self, other)
+
+    def __rmul__(self, other):
+        return _reflected(_MUL, self, other)
+
+    def __truediv__(self, other):
+        return _binary(_DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return _reflected(_DIV, self, other)
+
+    def __neg__(self):
+        return _apply(_NEG, (self,))
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
+            return _apply(_POW_SCALAR, (self,), {"p": exponent})
+        return _binary(_POW, self, exponent)
+
+    def __rpow__(self, base):
+        return _reflected(_POW, self, base)
+
+    def __matmul__(self, other):
+        other = other if isinstance(other, Tensor) else _new(np.asarray(other))
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(_new(np.asarray(other)), self)
+
+    def _in_place(self, op, other, symbol):
+        if GradMode.enabled and self.requires_grad:
+            raise RuntimeError(
+                f"{symbol}: in-place update of a tensor that requires grad would corrupt its graph; "
+                "do it inside `with chainrule.no_grad():`"
+            )
+        value = other.data if isinstance(other, Tensor) else other
+        result = op(self.data, value)
+        if isinstance(self.data, np.ndarray) and self.data.flags.writeable and np.shape(result) == self.shape:
+            self.data[...] = result
+        else:
+            self.data = np.asarray(result, dtype=self.dtype)
+        return self
+
+    def __iadd__(self, other):
+        return self._in_place(np.add, other, "+=")
+
+    def __isub__(self, other):
+        return self._in_place(np.subtract, other, "-=")
+
+    def __imul__(self, other):
+        return self._in_place(np.multiply, other, "*=")
+
+    def __itruediv__(self, other):
+        return self._in_place(np.divide, other, "/=")
+
+    # Comparisons give boolean tensors (no gradient), as in PyTorch.
+    def _compare(self, other, op):
+        value = other.data if isinstance(other, Tensor) else other
+        return _new(np.asarray(op(self.data, value)))
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    __hash__ = object.__hash__
+
+    def __getitem__(self, index):
+        index = _index_arg(index)
+        try:
+            np.empty(self.shape, dtype=bool)[index]
+        except IndexError as error:
+            raise IndexError(f"getitem: index {index!r} does not fit shape {self.shape} ({error})") from None
+        return _apply(_GETITEM, (self,), {"index": index})
+
+    # -- elementwise methods ------------------------------------------------------
+    def exp(self):
+        return _apply(RULES["exp"], (self,))
+
+    def log(self):
+        return _apply(RULES["log"], (self,))
+
+    def sqrt(self):
+        return _apply(RULES["sqrt"], (self,))
+
+    def abs(self):
+        return _apply(RULES["abs"], (self,))
+
+    def __abs__(self):
+        return self.abs()
+
+    def sigmoid(self):
+        return _apply(RULES["sigmoid"], (self,))
+
+    def tanh(self):
+        return _apply(RULES["tanh"], (self,))
+
+    def relu(self):
+        return _apply(RULES["relu"], (self,))
+
+    def leaky_relu(self, negative_slope: float = 0.01):
+        return _apply(RULES["leaky_relu"], (self,), {"slope": negative_slope})
+
+    def softplus(self):
+        return _apply(RULES["softplus"], (self,))
+
+    def clip(self, min=None, max=None):  # noqa: A002 (numpy's and PyTorch's names)
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both")
+        if min is not None and max is not None and min > max:
+            raise ValueError(f"clip: min ({min}) is greater than max ({max})")
+        low = -np.inf if min is None else min
+        high = np.inf if max is None else max
+        return _apply(RULES["clip"], (self,), {"low": low, "high": high})
+
+    clamp = clip
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def maximum(self, other):
+        return _binary(RULES["maximum"], self, other)
+
+    def minimum(self, other):
+        return _binary(RULES["minimum"], self, other)
+
+    # -- reductions -----------------------------------------------------------------
+    def _reduce(self, name, axis, keepdims):
+        axis = _normalize_axis(axis, self.ndim, name)
+        if name in ("max", "min") and self.size == 0:
+            raise ValueError(f"{name}: cannot reduce an empty tensor")
+        return _apply(RULES[name], (self,), {"axis": axis, "keepdims": bool(keepdims)})
+
+    def sum(self, axis=None, keepdims: bool = False):
+        return self._reduce("sum", axis, keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return self._reduce("mean", axis, keepdims)
+
+    def max(self, axis=None, keepdims: bool = False):
+        return self._reduce("max", axis, keepdims)
+
+    def min(self, axis=None, keepdims: bool = False):
+        return self._reduce("min", axis, keepdims)
+
+    def softmax(self, axis: int = -1):
+        return _apply(RULES["softmax"], (self,), {"axis": _normalize_axis(axis, self.ndim, "softmax")})
+
+    def log_softmax(self, axis: int = -1):
+        return _apply(RULES["log_softmax"], (self,), {"axis": _normalize_axis(axis, self.ndim, "log_softmax")})
+
+    # -- shape ------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _shape_arg(shape, "reshape")
+        try:
+            np.empty(self.shape, dtype=bool).reshape(shape)
+        except ValueError:
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {self.shape} ({self.size} elements) into {shape}"
+            ) from None
+        return _apply(RULES["reshape"], (self,), {"shape": shape})
+
+    view = reshape
+
+    def flatten(self):
+        return self.reshape(-1)
+
+    def transpose(self, *axes):
+        """``t.transpose()`` reverses the axes; ``t.transpose(0, 1)`` swaps two axes
+        (PyTorch's meaning); ``t.transpose((2, 0, 1))`` permutes them (numpy's)."""
+        if not axes:
+            return _apply(RULES["transpose"], (self,), {"axes": None})
+        if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+            first, second = (_normalize_axis(a, self.ndim, "transpose") for a in axes)
+            order = list(range(self.ndim))
+            order[first], order[second] = order[second], order[first]
+            return self.permute(order)
+        return self.permute(*axes)
+
+    def permute(self, *dims):
+        """Reorder the axes: ``out.shape[i] == self.shape[dims[i]]``."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        dims = tuple(_normalize_axis(a, self.ndim, "permute") for a in dims)
+        if sorted(dims) != list(range(self.ndim)):
+            raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} axes of shape {self.shape}")
+        return _apply(RULES["transpose"], (self,), {"axes": dims})
+
+    def broadcast_to(self, *shape):
+        shape = _shape_arg(shape, "broadcast_to")
+        try:
+            np.broadcast_shapes(self.shape, shape)
+            np.broadcast_to(np.empty(self.shape, dtype=bool), shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {self.shape} to {shape}") from None
+        return _apply(RULES["broadcast_to"], (self,), {"shape": shape})
+
+    def matmul(self, other):
+        return self @ other
+
+
+# ---------------------------------------------------------------------------
+# Module-level constructors and the operations that need a Tensor class.
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
+    """Make a tensor from numbers, nested lists or an array (the data is copied).
+
+    ``dtype`` is anything numpy accepts (``np.float32``, ``"float32"``, …);
+    without it, floats keep their precision and integers become float64.
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """``data`` itself if it is already a Tensor, otherwise a new one."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor that shares memory with ``array`` (no copy), like ``torch.from_numpy``."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
+    return _new(array)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with numpy's rules: 1-D operands, batches broadcast."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align ({inner_a} != {inner_b})")
+    if a.ndim > 2 or b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.ndim > 1 else ())
+        except ValueError:
+            raise ValueError(f"matmul: batch shapes of {a.shape} and {b.shape} do not broadcast") from None
+    return _apply(_MATMUL, (a, b))
+
+
+def _sequence_arg(tensors: Sequence, op: str) -> tuple[Tensor, ...]:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: needs at least one tensor")
+    return tuple(as_tensor(t) for t in tensors)
+
+
+def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    tensors = _sequence_arg(tensors, "concatenate")
+    first = tensors[0]
+    axis = _normalize_axis(axis, first.ndim, "concatenate")
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(
+            s != f for i, (s, f) in enumerate(zip(t.shape, first.shape)) if i != axis
+        ):
+            raise ValueError(f"concatenate: shapes {first.shape} and {t.shape} differ outside axis {axis}")
+    return _apply(RULES["concatenate"], tensors, {"axis": axis})
+
+
+def stack(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = _sequence_arg(tensors, "stack")
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")
+    axis = _normalize_axis(axis, tensors[0].ndim + 1, "stack")
+    return _apply(RULES["stack"], tensors, {"axis": axis})
+
+
+def where(condition, a, b) -> Tensor:
+    """Elements of ``a`` where ``condition`` holds, else of ``b``; the condition gets no gradient."""
+    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else _new(np.asarray(a, dtype=DEFAULT_DTYPE))
+    a = a if isinstance(a, Tensor) else _constant(a, like, "where")
+    b = b if isinstance(b, Tensor) else _constant(b, like, "where")
+    try:
+        np.broadcast_shapes(condition.shape, np.shape(a.data), np.shape(b.data))
+    except ValueError:
+        raise ValueError(
+            f"where: shapes {condition.shape}, {np.shape(a.data)} and {np.shape(b.data)} do not broadcast"
+        ) from None
+    return _apply(RULES["where"], (_new(condition), a, b))
