@@ -1,6 +1,8 @@
 """chainrule: backpropagation and gradient descent you can see, number by number."""
 
+from . import data, nn  # noqa: E402  (they build on the names above)
 from .autograd import enable_grad, is_grad_enabled, no_grad
+from .explain import Explanation, explain  # noqa: E402
 from .functional import (
     abs,
     broadcast_to,
@@ -33,8 +35,10 @@ from .functional import (
     where,
 )
 from .gradcheck import GradcheckError, gradcheck
+from .io import CheckpointError, load, save  # noqa: E402
 from .rules import RULES
 from .tensor import DEFAULT_DTYPE, Tensor, as_tensor, from_numpy, tensor
+from .train import EarlyStopping, History, TrainingDiverged, evaluate, fit  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -44,4 +48,6 @@ __all__ = [
     "abs", "broadcast_to", "clamp", "clip", "concatenate", "exp", "leaky_relu", "linear", "log",
     "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum", "permute", "pow", "relu",
     "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack", "sum", "tanh", "transpose", "where",
+    "data", "nn", "explain", "Explanation", "save", "load", "CheckpointError", "fit", "evaluate", "History",
+    "EarlyStopping", "TrainingDiverged",
 ]

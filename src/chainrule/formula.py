@@ -60,21 +60,36 @@ class Expr:
 
     __slots__ = ()
 
-    def to_text(self, values: Mapping[str, object] | None = None, fmt=None) -> str:
-        """Unicode text; with ``values``, names and function calls become numbers."""
-        return _Text(values, fmt or _default_fmt).render(self)
+    def to_text(self, values: Mapping[str, object] | None = None, fmt=None, collapse: bool = True) -> str:
+        """Unicode text. With ``values``, names become numbers, and (with
+        ``collapse``) function calls become their values: σ(z)(1 − σ(z)) reads
+        0.622 × (1 − 0.622); without it, σ(z) reads σ(0.5)."""
+        return _Text(values, fmt or _default_fmt, collapse).render(self)
 
-    def to_latex(self, values: Mapping[str, object] | None = None, fmt=None) -> str:
+    def to_latex(self, values: Mapping[str, object] | None = None, fmt=None, collapse: bool = True) -> str:
         """LaTeX source, for ``$$ ... $$`` blocks."""
-        return _Latex(values, fmt or _default_fmt).render(self)
+        return _Latex(values, fmt or _default_fmt, collapse).render(self)
 
-    def to_mathml(self, values: Mapping[str, object] | None = None, fmt=None) -> str:
+    def to_mathml(self, values: Mapping[str, object] | None = None, fmt=None, collapse: bool = True) -> str:
         """Presentation MathML (the inner ``<mrow>``, without ``<math>``)."""
-        return _MathML(values, fmt or _default_fmt).render(self)
+        return _MathML(values, fmt or _default_fmt, collapse).render(self)
 
-    def evaluate(self, env: Mapping[str, object]):
-        """Evaluate with numpy; ``env`` maps every free name to a number or array."""
-        return _evaluate(self, env)
+    def evaluate(self, env: Mapping[str, object], round_calls: Callable | None = None):
+        """Evaluate with numpy; ``env`` maps every free name to a number or array.
+
+        ``round_calls`` rounds the value of each function call before it is used,
+        which is how a person computes ``σ(z)(1 − σ(z))`` by hand: σ(z) is
+        written down as 0.622 and the rest is computed from that.
+        """
+        return _evaluate(self, env, round_calls)
+
+    def substitute(self, mapping: Mapping[str, Expr]) -> Expr:
+        """Replace variables by expressions (a tree, so precedence stays right)."""
+        return _substitute(self, mapping)
+
+    def simplify(self) -> Expr:
+        """Fold constants and drop ×1, +0 and ^1, so chained derivatives read as a person writes them."""
+        return _simplify(self)
 
     def names(self) -> set[str]:
         """Free variable names used in the formula."""
@@ -169,6 +184,9 @@ FUNCTIONS: dict[str, Function] = {
         Function("clip", 3, np.clip, "clip({0}, {1}, {2})", r"\operatorname{{clip}}\left({0}, {1}, {2}\right)"),
         Function("max", 2, np.maximum, "max({0}, {1})", r"\max\left({0}, {1}\right)"),
         Function("min", 2, np.minimum, "min({0}, {1})", r"\min\left({0}, {1}\right)"),
+        # ∂a/∂b and the elementwise product, for the explainer's chain rule.
+        Function("d", 2, None, "∂{0}/∂{1}", r"\frac{{\partial {0}}}{{\partial {1}}}", collapse=False),
+        Function("hadamard", 2, None, "{0} ⊙ {1}", r"{0} \odot {1}", collapse=False),
         # Structural helpers that appear in the VJP formulas of non-elementwise rules.
         Function("T", 1, None, "{0}ᵀ", r"{0}^{{\top}}", collapse=False),
         Function("sum", 1, None, "Σ {0}", r"\sum {0}", collapse=False),
@@ -374,7 +392,7 @@ _BINARY = {
 }
 
 
-def _evaluate(expr: Expr, env: Mapping[str, object]):
+def _evaluate(expr: Expr, env: Mapping[str, object], round_calls=None):
     if isinstance(expr, Num):
         return expr.value
     if isinstance(expr, Var):
@@ -382,15 +400,90 @@ def _evaluate(expr: Expr, env: Mapping[str, object]):
             raise KeyError(f"formula needs a value for {expr.name!r}")
         return env[expr.name]
     if isinstance(expr, Neg):
-        return np.negative(_evaluate(expr.operand, env))
+        return np.negative(_evaluate(expr.operand, env, round_calls))
     if isinstance(expr, Bin):
-        return _BINARY[expr.op](_evaluate(expr.left, env), _evaluate(expr.right, env))
+        return _BINARY[expr.op](_evaluate(expr.left, env, round_calls), _evaluate(expr.right, env, round_calls))
     if isinstance(expr, Call):
-        function = FUNCTIONS[expr.fn]
-        if function.compute is None:
+        function = FUNCTIONS.get(expr.fn)
+        if function is None or function.compute is None:
             raise ValueError(f"formula function {expr.fn!r} is descriptive and cannot be evaluated")
-        return function.compute(*(_evaluate(a, env) for a in expr.args))
+        value = function.compute(*(_evaluate(a, env, round_calls) for a in expr.args))
+        if round_calls is not None and function.collapse:
+            value = round_calls(value)
+        return value
     raise TypeError(f"not a formula node: {expr!r}")
+
+
+def _substitute(expr: Expr, mapping: Mapping[str, Expr]) -> Expr:
+    if isinstance(expr, Var):
+        return mapping.get(expr.name, expr)
+    if isinstance(expr, Neg):
+        return Neg(_substitute(expr.operand, mapping))
+    if isinstance(expr, Bin):
+        return Bin(expr.op, _substitute(expr.left, mapping), _substitute(expr.right, mapping))
+    if isinstance(expr, Call):
+        return Call(expr.fn, tuple(_substitute(a, mapping) for a in expr.args))
+    return expr
+
+
+def _is_num(expr: Expr, value: float | None = None) -> bool:
+    return isinstance(expr, Num) and (value is None or expr.value == value)
+
+
+def _simplify(expr: Expr) -> Expr:
+    if isinstance(expr, Neg):
+        inner = _simplify(expr.operand)
+        if isinstance(inner, Num):
+            return Num(-inner.value)
+        if isinstance(inner, Neg):
+            return inner.operand
+        if isinstance(inner, Bin) and inner.op == "*" and isinstance(inner.left, Num):
+            return Bin("*", Num(-inner.left.value), inner.right)  # −2(a − b), not −(2(a − b))
+        return Neg(inner)
+    if isinstance(expr, Call):
+        return Call(expr.fn, tuple(_simplify(a) for a in expr.args))
+    if not isinstance(expr, Bin):
+        return expr
+    left, right, op = _simplify(expr.left), _simplify(expr.right), expr.op
+    if _is_num(left) and _is_num(right) and op in ("+", "-", "*", "^") and not (op == "^" and left.value < 0):
+        return Num(float(_BINARY[op](left.value, right.value)))
+    if op == "*":
+        if _is_num(left, 1.0):
+            return right
+        if _is_num(right, 1.0):
+            return left
+        if _is_num(left, 0.0) or _is_num(right, 0.0):
+            return Num(0.0)
+        if _is_num(left, -1.0):
+            return _simplify(Neg(right))
+        if _is_num(right, -1.0):
+            return _simplify(Neg(left))
+        if isinstance(right, Neg):
+            return _simplify(Neg(Bin("*", left, right.operand)))
+        if isinstance(left, Neg):
+            return _simplify(Neg(Bin("*", left.operand, right)))
+        if _is_num(right) and not _is_num(left):
+            return Bin("*", right, left)  # constants in front: 2(ŷ − y), not (ŷ − y)·2
+    if op == "+":
+        if _is_num(left, 0.0):
+            return right
+        if _is_num(right, 0.0):
+            return left
+        if isinstance(right, Neg):
+            return Bin("-", left, right.operand)
+    if op == "-":
+        if _is_num(right, 0.0):
+            return left
+        if _is_num(left, 0.0):
+            return _simplify(Neg(right))
+    if op == "/" and _is_num(right, 1.0):
+        return left
+    if op == "^":
+        if _is_num(right, 1.0):
+            return left
+        if _is_num(right, 0.0):
+            return Num(1.0)
+    return Bin(op, left, right)
 
 
 # ---------------------------------------------------------------------------
@@ -445,9 +538,13 @@ def format_number(value, digits: int) -> str:
 class _Renderer:
     """Shared walk: subclasses say how atoms and operators look."""
 
-    def __init__(self, values, fmt):
+    def __init__(self, values, fmt, collapse=True):
+        # ``fmt`` formats a number; a pair formats names' values and collapsed
+        # calls' values differently (hand values are already rounded and shown
+        # as they are, a call's value is rounded when it is written down).
         self.values = values
-        self.fmt = fmt
+        self.fmt, self.call_fmt = fmt if isinstance(fmt, tuple) else (fmt, fmt)
+        self.collapse = collapse
 
     @property
     def numeric(self) -> bool:
@@ -471,14 +568,14 @@ class _Renderer:
                 inner = self.paren(inner)
             return self.negate(inner), _NEG_PRECEDENCE, False
         if isinstance(expr, Call):
-            function = FUNCTIONS[expr.fn]
-            if self.numeric and function.collapse and function.compute is not None:
+            function = FUNCTIONS.get(expr.fn) or _generic_function(expr.fn, len(expr.args))
+            if self.numeric and self.collapse and function.collapse and function.compute is not None:
                 try:
                     value = _evaluate(expr, self.values)
                 except KeyError:
                     value = None
                 if value is not None:
-                    return self.number(value, literal=False), _value_precedence(value), False
+                    return self.number(value, literal=False, call=True), _value_precedence(value), False
             args = [self.walk(a)[0] for a in expr.args]
             return self.call(function, args), _ATOM, False
         if isinstance(expr, Bin):
@@ -515,6 +612,17 @@ class _Renderer:
         return False
 
 
+def _generic_function(name: str, arity: int) -> Function:
+    """How to show a call the table does not know (a rule without its own notation)."""
+    slots = ", ".join(f"{{{i}}}" for i in range(arity))
+    return Function(name, arity, None, f"{name}({slots})",
+                    rf"\operatorname{{{{{latex_escape(name)}}}}}\left({slots}\right)", collapse=False)
+
+
+def latex_escape(text: str) -> str:
+    return text.replace("_", r"\_")
+
+
 def _value_precedence(value) -> int:
     """A negative number binds like a sum, so products write it as ``(−0.5) × 2``."""
     if np.ndim(value) == 0 and float(np.real(value)) < 0:
@@ -523,8 +631,8 @@ def _value_precedence(value) -> int:
 
 
 class _Text(_Renderer):
-    def number(self, value, literal):
-        text = _literal(value) if literal else self.fmt(value)
+    def number(self, value, literal, call=False):
+        text = _literal(value) if literal else (self.call_fmt if call else self.fmt)(value)
         return "−" + text[1:] if text.startswith("-") else text
 
     def name(self, name):
@@ -590,8 +698,8 @@ def latex_name(name: str) -> str:
 
 
 class _Latex(_Renderer):
-    def number(self, value, literal):
-        return _literal(value) if literal else self.fmt(value)
+    def number(self, value, literal, call=False):
+        return _literal(value) if literal else (self.call_fmt if call else self.fmt)(value)
 
     def name(self, name):
         return latex_name(name)
@@ -623,8 +731,8 @@ class _Latex(_Renderer):
 
 
 class _MathML(_Renderer):
-    def number(self, value, literal):
-        text = _literal(value) if literal else self.fmt(value)
+    def number(self, value, literal, call=False):
+        text = _literal(value) if literal else (self.call_fmt if call else self.fmt)(value)
         if text.startswith("-"):
             return f"<mrow><mo>−</mo><mn>{escape(text[1:])}</mn></mrow>"
         return f"<mn>{escape(text)}</mn>"

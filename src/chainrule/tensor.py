@@ -72,7 +72,12 @@ def _new(data, ctx=None, requires_grad=False) -> Tensor:
 
 def _constant(value, like: Tensor, op: str) -> Tensor:
     """A non-differentiable operand: a Python number stays a Python number so that
-    numpy treats it as weakly typed and float32 stays float32."""
+    numpy treats it as weakly typed and float32 stays float32.
+
+    Subclasses of Tensor (``nn.Parameter``) arrive here too, because the hot
+    path tests the exact class; they are returned as they are."""
+    if isinstance(value, Tensor):
+        return value
     if isinstance(value, (numbers.Real, np.ndarray, np.generic)) and not isinstance(value, (str, bytes)):
         return _new(value)
     if isinstance(value, (list, tuple)):

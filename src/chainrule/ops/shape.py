@@ -106,7 +106,7 @@ rule("broadcast_to", forward=lambda x, shape: np.broadcast_to(x, shape),
      vjp=lambda g, out, x, shape: (g,), inputs=("x",), formulas=("unbroadcast(g)",),
      sample=_sample_broadcast_to, notation="expand(x)")
 rule("getitem", forward=lambda x, index: x[index], vjp=_getitem_vjp, inputs=("x",),
-     formulas=("scatter(g)",), sample=_sample_getitem, notation="x")
+     formulas=("scatter(g)",), sample=_sample_getitem)
 rule("concatenate", forward=_concatenate, vjp=_concatenate_vjp, inputs=("x",), formulas=("split(g)",),
      sample=_sample_concatenate, variadic=True)
 rule("stack", forward=_stack, vjp=_stack_vjp, inputs=("x",), formulas=("split(g)",),

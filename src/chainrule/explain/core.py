@@ -1,0 +1,137 @@
+"""``explain(loss)``: trace the graph, run backpropagation, and write the steps down."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import backward as _backward
+from ..formula import format_number
+from ..tensor import Tensor
+from .derivation import Derivation, derive, rebuild, summary_table
+from .explanation import Explanation, GraphView
+from .graph import Graph, trace
+from .model import Section, Table, format_value
+
+__all__ = ["explain", "explain_graph", "gradients_of"]
+
+
+def gradients_of(root: Tensor) -> dict[int, np.ndarray]:
+    """∂root/∂node for every node, keyed by ``id`` of the tensor, leaving every ``.grad`` as it was."""
+    graph_leaves = []
+    stack, seen = [root], set()
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        if tensor._ctx is None:
+            graph_leaves.append(tensor)
+        else:
+            stack.extend(tensor._ctx[1])
+    saved = [(leaf, leaf.grad) for leaf in graph_leaves]
+    keep: dict[int, np.ndarray] = {}
+    try:
+        gradient = np.ones_like(root.data)[()]
+        _backward(root, gradient, keep)
+    finally:
+        for leaf, grad in saved:
+            leaf.grad = grad
+    return keep
+
+
+def _graph_view(graph: Graph, derivation: Derivation, exact_grads: dict[int, np.ndarray]) -> GraphView:
+    view = GraphView()
+    local_labels = {}
+    for section in derivation.sections:
+        for equation in section.equations():
+            if equation.kind == "local" and equation.edge:
+                forms = [f.expr.to_text() for f in equation.forms[:1]]
+                local_labels[equation.edge] = (f"∂{equation.edge[1]}/∂{equation.edge[0]} = "
+                                               f"{forms[0] + ' = ' if forms else ''}{equation.shown_text()}")
+    for node in graph.visible:
+        grad = exact_grads.get(id(node.tensor))
+        view.nodes.append({
+            "id": node.name,
+            "kind": node.kind,
+            "is_loss": node is graph.root,
+            "expression": graph.expression(node).to_text() if node.rule is not None else None,
+            "value": _jsonable(node.value),
+            "grad": None if grad is None or not node.tensor.requires_grad else _jsonable(grad),
+            "shape": list(node.shape),
+        })
+        if node.rule is None:
+            continue
+        for argument in graph.arguments(node):
+            label = local_labels.get((argument.name, node.name))
+            if label is None and not node.is_scalar:
+                label = "×".join(map(str, argument.shape)) or "scalar"
+            view.edges.append({"from": argument.name, "to": node.name, "label": label or ""})
+    return view
+
+
+def _jsonable(value):
+    array = np.asarray(value, dtype=float)
+    return float(array) if array.ndim == 0 else array.tolist()
+
+
+def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str, steps: int = 1,
+                  description: str | None = None) -> Explanation:
+    """Explain the step recorded in ``graph``; with ``steps`` > 1, continue training and tabulate."""
+    exact_grads = gradients_of(graph.root_tensor)
+    derivation = derive(graph, lr=lr, precision=precision, gradients=exact_grads)
+    sections = list(derivation.sections)
+    summary = {"loss": derivation.loss}
+    if derivation.new_loss is not None:
+        summary["new_loss"] = derivation.new_loss
+        summary["went_down"] = bool(derivation.new_loss < derivation.loss)
+    summary["gradients"] = {name: _jsonable(v) for name, v in derivation.gradients.items()}
+    summary["new_parameters"] = {name: _jsonable(v) for name, v in derivation.new_parameters.items()}
+    if steps > 1:
+        if lr is None:
+            raise ValueError("explain: more than one step needs a learning rate")
+        sections.append(_more_steps(graph, derivation, lr, precision, steps))
+    return Explanation(title, sections, precision=precision, graph=_graph_view(graph, derivation, exact_grads),
+                       summary=summary, description=description)
+
+
+def _more_steps(graph: Graph, first: Derivation, lr: float, precision: int, steps: int) -> Section:
+    """Steps 2..N of gradient descent, exact, one row each."""
+    parameters = [n for n in graph.parameters if n.visible]
+    values = {n.index: np.asarray(first.new_parameters[n.name], dtype=float) for n in parameters}
+    rows = [["1", format_number(first.loss, precision + 1)]
+            + [format_value(first.new_parameters[n.name], precision + 1) for n in parameters]]
+    for step in range(2, steps + 1):
+        root, tensors = rebuild(graph, values)
+        loss = float(np.asarray(root.data).sum())
+        root.backward()
+        values = {n.index: values[n.index] - lr * np.asarray(tensors[n.index].grad.data) for n in parameters}
+        rows.append([str(step), format_number(loss, precision + 1)]
+                    + [format_value(values[n.index], precision + 1) for n in parameters])
+    final_root, _ = rebuild(graph, values)
+    final_loss = format_number(float(np.asarray(final_root.data).sum()), precision + 1)
+    table = Table(["step", "loss before the step"] + [f"{n.name} after" for n in parameters], rows,
+                  caption=f"Loss after all {steps} steps: {final_loss}")
+    return Section(f"Gradient descent, {steps} steps", "steps",
+                   intro="The same update repeated, computed exactly (not rounded by hand).", items=[table])
+
+
+def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, title: str | None = None,
+            names: dict | None = None, steps: int = 1) -> Explanation:
+    """Explain how ``output`` (a loss) was computed and how each parameter's gradient follows by the chain rule.
+
+    With ``lr``, also the gradient-descent update p − η·∂L/∂p and a check that
+    the loss went down. ``names`` maps tensors to display names (otherwise a
+    tensor's ``name`` is used, and ``L``, ``ŷ``, ``z``, ``v1``… are chosen).
+
+    >>> w = chainrule.tensor(0.5, requires_grad=True, name="w")
+    >>> loss = (chainrule.sigmoid(w * 1.0) - 0.0) ** 2
+    >>> print(explain(loss, lr=0.1).to_text())        # doctest: +SKIP
+    """
+    by_id = {id(t): n for t, n in (names or {}).items()} if names else None
+    graph = trace(output, by_id)
+    summary_title = title or "How the gradient flows"
+    explanation = explain_graph(graph, lr=lr, precision=precision, title=summary_title, steps=steps)
+    return explanation
+
+
+__all__ += ["summary_table"]

@@ -1,0 +1,422 @@
+"""Build the seed's sequence of steps from a recorded graph.
+
+For a graph of scalars: the given values, the forward pass, the loss, the
+local derivatives, the chain rule for each parameter (a sum over paths where a
+value is used more than once), the gradient-descent update and the check.
+
+For tensors and layers the same sections work at the layer level: matrix
+forms with shapes, gradients written with the rule table's VJP formulas
+(∂L/∂W = (∂L/∂h)ᵀ·x), elements for small tensors and a summary for large ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..formula import Bin, Call, Expr, Num, Var
+from ..tensor import Tensor, _apply, _new
+from .graph import Graph, Node
+from .model import Equation, Form, Note, Rounding, Section, Table, format_value
+
+__all__ = ["Derivation", "derive", "replay", "partial", "MAX_PATHS"]
+
+#: Beyond this many paths from the loss to a parameter, the chain rule is shown
+#: as backpropagation's running sums (∂L/∂v for each node) instead of every path.
+MAX_PATHS = 4
+#: Tensors with at most this many elements are shown element by element.
+MAX_ELEMENTS = 16
+
+
+def partial(top: str, bottom: str) -> Expr:
+    """The expression ∂top/∂bottom."""
+    return Call("d", (Var(top), Var(bottom)))
+
+
+def _product(factors: list[Expr]) -> Expr:
+    result = factors[0]
+    for factor in factors[1:]:
+        result = Bin("*", result, factor)
+    return result
+
+
+def _sum(terms: list[Expr]) -> Expr:
+    result = terms[0]
+    for term in terms[1:]:
+        result = Bin("+", result, term)
+    return result
+
+
+def replay(graph: Graph, values: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Recompute every node with some leaves replaced (``values`` keyed by node index)."""
+    computed: dict[int, np.ndarray] = {}
+    with no_grad():
+        for node in graph.nodes:
+            if node.rule is None:
+                computed[node.index] = values.get(node.index, node.tensor.data)
+            else:
+                arrays = [computed[parent.index] for parent in node.inputs]
+                computed[node.index] = node.rule.forward(*arrays, **node.attrs)
+    return computed
+
+
+def rebuild(graph: Graph, values: dict[int, np.ndarray]) -> tuple[Tensor, dict[int, Tensor]]:
+    """Record the same computation again from new leaf values; returns the new root and leaves."""
+    tensors: dict[int, Tensor] = {}
+    for node in graph.nodes:
+        if node.rule is None:
+            data = values.get(node.index, node.tensor.data)
+            tensor = _new(np.array(data, copy=True)[()] if np.ndim(data) == 0 else np.array(data, copy=True),
+                          requires_grad=node.tensor.requires_grad)
+            tensor.name = node.tensor.name
+            tensors[node.index] = tensor
+        else:
+            tensors[node.index] = _apply(node.rule, tuple(tensors[p.index] for p in node.inputs), node.attrs)
+    return tensors[graph.root.index], tensors
+
+
+@dataclass
+class Derivation:
+    """The sections of one explained step, plus the numbers a caller may want."""
+
+    sections: list[Section]
+    gradients: dict[str, np.ndarray]  # exact ∂L/∂(visible node), by name
+    loss: float
+    new_loss: float | None
+    new_parameters: dict[str, np.ndarray]
+
+
+def derive(graph: Graph, *, lr: float | None, precision: int = 3, gradients: dict[int, np.ndarray]) -> Derivation:
+    """Explain one forward pass, backward pass and (with ``lr``) one update and its check.
+
+    ``gradients`` holds the exact ∂L/∂node for every node, keyed by ``id`` of
+    the tensor, as ``backward(keep=…)`` collects them.
+    """
+    if graph.is_scalar:
+        return _ScalarDerivation(graph, lr, Rounding(precision), gradients).build()
+    return _TensorDerivation(graph, lr, Rounding(precision), gradients).build()
+
+
+class _Common:
+    def __init__(self, graph: Graph, lr, rounding: Rounding, gradients: dict[int, np.ndarray]):
+        self.graph = graph
+        self.lr = lr
+        self.rounding = rounding
+        self.update_rounding = rounding.finer()
+        self.exact_grads = gradients
+        self.shown: dict[str, object] = {}  # hand values, by name
+
+    def grad_of(self, node: Node) -> np.ndarray:
+        grad = self.exact_grads.get(id(node.tensor))
+        return np.zeros(node.shape) if grad is None else np.asarray(grad, dtype=float)
+
+    def given_section(self) -> Section:
+        section = Section("Given values", "given")
+        for node in self.graph.visible:
+            if node.rule is not None:
+                continue
+            self.shown[node.name] = self.rounding(node.value) if node.is_scalar else node.value
+            section.items.append(self._given_equation(node))
+        if self.lr is not None:
+            section.items.append(Equation("given", Var("η"), [], self.lr, self.lr, _decimals_of(self.lr),
+                                          note="learning rate"))
+        return section
+
+    def _given_equation(self, node: Node) -> Equation:
+        role = {"parameter": "parameter", "input": "input", "constant": "constant"}[node.kind]
+        if node.kind == "input" and self.graph.root in node.consumers:
+            role = "target"
+        decimals = max(self.rounding.decimals, _decimals_of(node.value)) if node.is_scalar else self.rounding.decimals
+        return Equation("given", Var(node.name), [], node.value.copy(), self.shown[node.name], decimals,
+                        node=node.name, shape=node.shape, note=role)
+
+    def parameters_section_update(self, parameter_names: list[str]) -> tuple[Section, dict[str, np.ndarray]]:
+        section = Section(
+            "Gradient descent update", "update",
+            intro="Each parameter takes a step against its gradient: p_new = p − η · ∂L/∂p.",
+        )
+        new_exact: dict[str, np.ndarray] = {}
+        for node in self.graph.parameters:
+            if not node.visible:
+                continue
+            exact_grad = self.grad_of(node)
+            new_exact[node.name] = node.value - self.lr * exact_grad
+            rule = Bin("-", Var(node.name), Bin("*", Var("η"), partial("L", node.name)))
+            if node.is_scalar:
+                env = {node.name: self.shown[node.name], "η": self.lr, "#g": self.shown[f"∂L/∂{node.name}"]}
+                shown = self.update_rounding(env[node.name] - self.lr * env["#g"])
+                numbers = Bin("-", Var(node.name), Bin("*", Var("η"), Var("#g")))
+                forms = [Form(rule), Form(numbers, env)]
+            else:
+                shown = node.value - self.lr * exact_grad
+                forms = [Form(rule)]
+            section.items.append(Equation("update", Var(f"{node.name}_new"), forms, new_exact[node.name], shown,
+                                          self.update_rounding.decimals if node.is_scalar else self.rounding.decimals,
+                                          node=node.name, shape=node.shape))
+            self.shown[f"{node.name}_new"] = shown
+        return section, new_exact
+
+    def check_section(self, new_exact: dict[str, np.ndarray], loss_before: float) -> tuple[Section, float]:
+        """A fresh forward pass with the updated parameters; did the loss go down?"""
+        by_index = {n.index: new_exact[n.name] for n in self.graph.parameters if n.name in new_exact}
+        exact_values = replay(self.graph, by_index)
+        new_loss = float(np.asarray(exact_values[self.graph.root.index]).sum())
+        section = Section("Check: forward pass with the new parameters", "check")
+        if self.graph.is_scalar:
+            env = dict(self.shown)
+            for node in self.graph.parameters:
+                if node.visible and f"{node.name}_new" in self.shown:
+                    env[node.name] = self.shown[f"{node.name}_new"]
+            for node in self.graph.visible_ops:
+                expression = self.graph.expression(node)
+                shown = self.rounding(expression.evaluate(env, round_calls=self.rounding))
+                numbers_env = {k: env[k] for k in expression.names() if k in env}
+                section.items.append(Equation(
+                    "check", Var(node.name), [Form(expression), Form(expression, numbers_env, collapse=False)],
+                    exact_values[node.index], shown, self.rounding.decimals, node=node.name,
+                ))
+                env[node.name] = shown
+            shown_loss = float(env[self.graph.root.name])
+        else:
+            shown_loss = new_loss
+            section.items.append(Equation("check", Var(self.graph.root.name), [], new_loss, new_loss,
+                                          self.rounding.decimals, node=self.graph.root.name))
+        went_down = new_loss < loss_before
+        before_text = format_value(self.shown[self.graph.root.name], self.rounding.decimals)
+        after_text = format_value(shown_loss, self.rounding.decimals)
+        if abs(new_loss - loss_before) <= 1e-12 * max(1.0, abs(loss_before)):
+            section.items.append(Note(
+                f"The loss did not change ({before_text}): the gradient is zero here, so the step does nothing.",
+                "bad"))
+        elif went_down:
+            section.items.append(Note(
+                f"The loss went down from {before_text} to {after_text}: the update improved the model.", "good"))
+        else:
+            section.items.append(Note(
+                f"The loss did not go down ({before_text} → {after_text}): the step overshot; "
+                "try a smaller learning rate.", "bad"))
+        return section, new_loss
+
+
+def _decimals_of(value) -> int:
+    """Decimals needed to write a given number exactly (0.1 → 1, 0.25 → 2), at most 6."""
+    array = np.asarray(value, dtype=float).reshape(-1)
+    needed = 1
+    for number in array[:64]:
+        for decimals in range(1, 7):
+            if abs(round(float(number), decimals) - float(number)) < 1e-12:
+                needed = max(needed, decimals)
+                break
+        else:
+            needed = max(needed, 6)
+    return needed
+
+
+class _ScalarDerivation(_Common):
+    def build(self) -> Derivation:
+        graph, rounding = self.graph, self.rounding
+        sections = [self.given_section()]
+        forward = Section("Forward pass", "forward")
+        root = graph.root
+        for node in graph.visible_ops:
+            expression = graph.expression(node)
+            env = {name: self.shown[name] for name in expression.names() if name in self.shown}
+            shown = rounding(expression.evaluate(self.shown, round_calls=rounding))
+            self.shown[node.name] = shown
+            equation = Equation("loss" if node is root else "forward", Var(node.name),
+                                [Form(expression), Form(expression, env, collapse=False)],
+                                float(node.value.reshape(())), shown,
+                                rounding.decimals, node=node.name)
+            forward.items.append(equation)
+        loss_equation = forward.items.pop()
+        sections.append(forward)
+        sections.append(Section("Loss", "loss", items=[loss_equation]))
+
+        locals_section = Section(
+            "Backpropagation: local derivatives", "local",
+            intro="Each operation's derivative with respect to its own inputs, from the rule table.",
+        )
+        local_values: dict[tuple[str, str], object] = {}
+        for node in reversed(graph.visible_ops):
+            for argument in graph.arguments(node):
+                if not argument.tensor.requires_grad:
+                    continue
+                found = graph.local_derivative(node, argument)
+                if found is None:
+                    raise ValueError(f"explain: cannot write ∂{node.name}/∂{argument.name} as a scalar derivative")
+                formula, exact = found
+                env = {name: self.shown[name] for name in formula.names() if name in self.shown}
+                shown = rounding(formula.evaluate(self.shown, round_calls=rounding))
+                local_values[(node.name, argument.name)] = shown
+                # A constant derivative (∂z/∂b = 1) needs no numbers substituted.
+                forms = [] if isinstance(formula, Num) else [Form(formula), Form(formula, env)]
+                locals_section.items.append(Equation(
+                    "local", partial(node.name, argument.name), forms, exact, shown, rounding.decimals,
+                    node=node.name, edge=(argument.name, node.name),
+                ))
+        sections.append(locals_section)
+        sections.append(self._chain_section(local_values))
+        new_loss, new_parameters = None, {}
+        if self.lr is not None:
+            update, new_parameters = self.parameters_section_update([n.name for n in graph.parameters])
+            sections.append(update)
+            check, new_loss = self.check_section(new_parameters, float(root.value.reshape(())))
+            sections.append(check)
+        gradients = {n.name: self.grad_of(n) for n in graph.visible if n.tensor.requires_grad}
+        return Derivation(sections, gradients, float(root.value.reshape(())), new_loss, new_parameters)
+
+    def _paths_up(self, node: Node, stops: set[int]) -> list[list[Node]]:
+        """Visible paths from ``node`` up to the loss or to the first node in ``stops``: [top, …, node]."""
+        paths = []
+        for consumer in self.graph.visible_consumers(node):
+            if consumer is self.graph.root or id(consumer) in stops:
+                paths.append([consumer, node])
+            else:
+                paths.extend(path + [node] for path in self._paths_up(consumer, stops))
+            if len(paths) > MAX_PATHS:
+                break
+        return paths
+
+    def _chain_section(self, local_values) -> Section:
+        graph, rounding = self.graph, self.rounding
+        section = Section(
+            "Backpropagation: the chain rule", "chain",
+            intro="∂L/∂p is the product of the local derivatives along the path from the loss to p; "
+                  "where a value reaches the loss along several paths, the products are added. "
+                  "A gradient needed by several parameters is computed once and reused.",
+        )
+        needs_grad = [n for n in graph.visible if n.tensor.requires_grad and n is not graph.root]
+        parameters = [n for n in needs_grad if n.kind == "parameter"]
+        # Where several gradients flow into one node (z = w1·x1 + w2·x2 + b), the
+        # seed computes ∂L/∂z once and reuses it: such nodes get a line of their own.
+        fan_in = {id(n) for n in needs_grad if n.rule is not None
+                  and sum(a.tensor.requires_grad for a in graph.arguments(n)) >= 2}
+        if any(len(self._paths_up(p, set())) > MAX_PATHS for p in parameters):
+            fan_in = {id(n) for n in needs_grad if n.rule is not None}  # plain backpropagation
+        intermediate = [n for n in reversed(needs_grad) if id(n) in fan_in]
+        for node in intermediate + parameters:
+            segments = self._paths_up(node, fan_in)
+            full = self._paths_up(node, set())
+            env: dict[str, object] = {}
+            number_terms, shown_total = [], 0.0
+            for path in segments:
+                factors, value = [], 1.0
+                if path[0] is not graph.root:
+                    key = f"#{len(env)}"
+                    env[key] = self.shown[f"∂L/∂{path[0].name}"]
+                    factors.append(Var(key))
+                    value *= env[key]
+                for top, bottom in zip(path[:-1], path[1:]):
+                    key = f"#{len(env)}"
+                    env[key] = local_values[(top.name, bottom.name)]
+                    factors.append(Var(key))
+                    value *= env[key]
+                number_terms.append(_product(factors))
+                shown_total += float(value)
+            shown = rounding(shown_total)
+            self.shown[f"∂L/∂{node.name}"] = shown
+            forms = []
+            if len(full) <= MAX_PATHS:
+                forms.append(Form(_sum([self._chain(path) for path in full])))
+            segment_form = _sum([self._chain(path) for path in segments])
+            if not forms or segment_form.to_text() != forms[0].expr.to_text():
+                forms.append(Form(segment_form))
+            forms.append(Form(_sum(number_terms), env))
+            note = None
+            if len(full) > 1:
+                note = f"{node.name} reaches the loss along {len(full)} paths, so their products are added."
+            section.items.append(Equation("chain" if node.kind == "parameter" else "gradient",
+                                          partial("L", node.name), forms, float(self.grad_of(node).reshape(())),
+                                          shown, rounding.decimals, node=node.name, note=note))
+        return section
+
+    def _chain(self, path: list[Node]) -> Expr:
+        """∂L/∂top · ∂top/∂… · ∂…/∂node for one path (the first factor only when top is not the loss)."""
+        factors = []
+        if path[0] is not self.graph.root:
+            factors.append(partial("L", path[0].name))
+        factors += [partial(top.name, bottom.name) for top, bottom in zip(path[:-1], path[1:])]
+        return _product(factors)
+
+
+class _TensorDerivation(_Common):
+    """Layer-level explanation: shapes, matrix forms, gradients from the VJP formulas."""
+
+    def build(self) -> Derivation:
+        graph = self.graph
+        sections = [self.given_section()]
+        forward = Section("Forward pass", "forward",
+                          intro="Each line is one layer-level operation; shapes in brackets.")
+        for node in graph.visible_ops:
+            expression = graph.expression(node)
+            forward.items.append(Equation("loss" if node is graph.root else "forward", Var(node.name),
+                                          [Form(expression)], node.value.copy(), node.value.copy(),
+                                          self.rounding.decimals, node=node.name, shape=node.shape))
+            self.shown[node.name] = node.value
+        loss_equation = forward.items.pop()
+        sections.append(forward)
+        sections.append(Section("Loss", "loss", items=[loss_equation]))
+
+        backward = Section(
+            "Backpropagation, layer by layer", "gradient",
+            intro="∂L/∂v for each value, from the loss back: each consumer c of v passes back its "
+                  "vector-Jacobian product (for elementwise operations, ∂L/∂c ⊙ ∂c/∂v).",
+        )
+        for node in reversed(graph.visible):
+            if node is graph.root or not node.tensor.requires_grad:
+                continue
+            terms = [self._term(consumer, node) for consumer in graph.visible_consumers(node)]
+            terms = [t for t in terms if t is not None]
+            grad = self.grad_of(node)
+            self.shown[f"∂L/∂{node.name}"] = grad
+            forms = [Form(_sum(terms))] if terms else []
+            backward.items.append(Equation("gradient", partial("L", node.name), forms, grad, grad,
+                                           self.rounding.decimals, node=node.name, shape=node.shape))
+        sections.append(backward)
+        new_loss, new_parameters = None, {}
+        loss = float(np.asarray(graph.root.value).sum())
+        if self.lr is not None:
+            update, new_parameters = self.parameters_section_update([n.name for n in graph.parameters])
+            sections.append(update)
+            check, new_loss = self.check_section(new_parameters, loss)
+            sections.append(check)
+        gradients = {n.name: self.grad_of(n) for n in graph.visible if n.tensor.requires_grad}
+        return Derivation(sections, gradients, loss, new_loss, new_parameters)
+
+    def _term(self, consumer: Node, node: Node) -> Expr | None:
+        """What ``consumer`` contributes to ∂L/∂node, written with the rule table's formulas."""
+        upstream = partial("L", consumer.name)
+        if consumer.rule.elementwise:
+            found = self.graph.local_derivative(consumer, node)
+            if found is not None:
+                local = found[0]
+                if isinstance(local, Num) and local.value == 1.0:
+                    return upstream
+                return Call("hadamard", (upstream, local))
+        # Non-elementwise: the rule's VJP formula with g = ∂L/∂consumer, over direct inputs.
+        for position, parent in enumerate(consumer.inputs):
+            if parent is node:
+                formula = consumer.rule.formula(position)
+                if formula is None:
+                    return None
+                instantiated = self.graph._instantiate(consumer, formula)
+                return instantiated.substitute({"g": upstream}).simplify()
+        return None
+
+
+def summary_table(graph: Graph, derivation: Derivation, decimals: int) -> Table:
+    """Parameters before and after, with their gradients: the closing table of a step."""
+    rows = []
+    for node in graph.parameters:
+        if not node.visible:
+            continue
+        grad = derivation.gradients.get(node.name)
+        new = derivation.new_parameters.get(node.name)
+        rows.append([node.name, format_value(node.value, decimals), format_value(grad, decimals),
+                     "" if new is None else format_value(new, decimals + 1)])
+    return Table(["parameter", "value", "∂L/∂p", "after the update"], rows)
+
+
+__all__ += ["summary_table", "rebuild", "Note"]

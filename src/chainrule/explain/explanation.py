@@ -1,0 +1,363 @@
+"""``Explanation``: one object, rendered as terminal text, Markdown with LaTeX, JSON, DOT/SVG/PNG and HTML."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..formula import Expr, format_number
+from .model import Equation, Form, Note, Section, Table, format_value
+
+__all__ = ["Explanation", "GraphView", "GraphvizMissing", "SCHEMA"]
+
+SCHEMA = "chainrule-explanation/1"
+
+
+class GraphvizMissing(RuntimeError):
+    """SVG and PNG need Graphviz's ``dot`` program."""
+
+
+@dataclass
+class GraphView:
+    """The picture of the computation: visible nodes with values and gradients, edges with local derivatives."""
+
+    nodes: list[dict] = field(default_factory=list)  # id, kind, label, expression, value, grad, shape
+    edges: list[dict] = field(default_factory=list)  # from, to, label, value
+
+
+def _number_or_list(value):
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        number = float(array)
+        return number if np.isfinite(number) else str(number)
+    return [_number_or_list(v) for v in array]
+
+
+class Explanation:
+    """A step-by-step derivation. Render it with ``to_text``, ``to_markdown``,
+    ``to_json``, ``to_dot``, ``to_svg``, ``to_png`` or ``to_html``; in Jupyter it
+    displays itself."""
+
+    def __init__(self, title: str, sections: list[Section], *, precision: int, graph: GraphView | None = None,
+                 summary: dict | None = None, description: str | None = None):
+        self.title = title
+        self.sections = sections
+        self.precision = precision
+        self.graph = graph or GraphView()
+        self.summary = summary or {}
+        self.description = description
+
+    # -- access ---------------------------------------------------------------
+    def equations(self, kind: str | None = None) -> list[Equation]:
+        return [eq for s in self.sections for eq in s.equations() if kind is None or eq.kind == kind]
+
+    def value(self, lhs_text: str):
+        """The exact value of the first equation whose left side reads ``lhs_text`` (e.g. ``"∂L/∂w"``)."""
+        for equation in self.equations():
+            if equation.lhs.to_text() == lhs_text:
+                return equation.value
+        raise KeyError(f"no step computes {lhs_text!r}")
+
+    # -- text -------------------------------------------------------------------
+    def to_text(self, color: bool = False) -> str:
+        style = _Style(color)
+        lines = [style.title(self.title), style.rule("═" * max(len(self.title), 20))]
+        if self.description:
+            lines += ["", self.description]
+        for number, section in enumerate(self.sections, 1):
+            lines += ["", style.heading(f"{number}. {section.title}")]
+            if section.intro:
+                lines.append(style.dim(f"   {section.intro}"))
+            for item in section.items:
+                lines += ["   " + line for line in _text_item(item, style).split("\n")]
+        lines += ["", style.dim(self._footer())]
+        return "\n".join(lines) + "\n"
+
+    def _footer(self) -> str:
+        return (f"Numbers are rounded to {self.precision} decimals and carried from step to step as a person "
+                "would by hand; the exact values are in the JSON output (--format json).")
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    # -- markdown -----------------------------------------------------------------
+    def to_markdown(self) -> str:
+        lines = [f"# {self.title}", ""]
+        if self.description:
+            lines += [self.description, ""]
+        for number, section in enumerate(self.sections, 1):
+            lines += ["---", "", f"## {number}. {section.title}", ""]
+            if section.intro:
+                lines += [_markdown_escape(section.intro), ""]
+            for item in section.items:
+                lines += [_markdown_item(item), ""]
+        lines += ["---", "", f"*{self._footer()}*", ""]
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    # -- json -----------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "title": self.title,
+            "description": self.description,
+            "precision": self.precision,
+            "summary": {k: _number_or_list(v) if isinstance(v, (float, np.floating, np.ndarray)) else v
+                        for k, v in self.summary.items()},
+            "sections": [
+                {"title": s.title, "kind": s.kind, "intro": s.intro, "items": [_json_item(i) for i in s.items]}
+                for s in self.sections
+            ],
+            "graph": {"nodes": self.graph.nodes, "edges": self.graph.edges},
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    # -- pictures ---------------------------------------------------------------------
+    def to_dot(self) -> str:
+        from .picture import to_dot
+
+        return to_dot(self)
+
+    def _render_with_dot(self, fmt: str) -> bytes:
+        executable = shutil.which("dot")
+        if executable is None:
+            raise GraphvizMissing(
+                f"--format {fmt} needs Graphviz's 'dot' program, which is not installed "
+                "(Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz). "
+                "--format dot writes the graph without it."
+            )
+        result = subprocess.run([executable, f"-T{fmt}"], input=self.to_dot().encode("utf-8"),
+                                capture_output=True, timeout=60, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"dot failed: {result.stderr.decode('utf-8', 'replace').strip()}")
+        return result.stdout
+
+    def to_svg(self) -> str:
+        return self._render_with_dot("svg").decode("utf-8")
+
+    def to_png(self) -> bytes:
+        return self._render_with_dot("png")
+
+    def _repr_svg_(self) -> str | None:
+        try:
+            return self.to_svg()
+        except (GraphvizMissing, RuntimeError):
+            return None
+
+    # -- html --------------------------------------------------------------------------
+    def to_html(self) -> str:
+        from .page import to_html
+
+        return to_html(self)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+# ---------------------------------------------------------------------------
+# Item renderers
+
+
+def _fmt(decimals: int):
+    """Names' values are hand values, already rounded (0.4708 keeps its fourth decimal);
+    a collapsed call such as σ(z) is rounded to the line's decimals when written."""
+    return (lambda value: format_number(value, decimals + 1), lambda value: format_number(value, decimals))
+
+
+def _minus(text: str) -> str:
+    """Typographic minus signs in text output, as in the formulas."""
+    return text.replace("-", "−") if not any(c.isalpha() for c in text.replace("e-", "")) else text
+
+
+def _is_small(value) -> bool:
+    return np.asarray(value).size <= 16
+
+
+def _shape_text(shape) -> str:
+    return "(" + "×".join(str(s) for s in shape) + ")" if shape else "scalar"
+
+
+def _summary_text(value, decimals: int) -> str:
+    array = np.asarray(value, dtype=float)
+    return (f"{_shape_text(array.shape)} mean {format_number(array.mean(), decimals)}, "
+            f"min {format_number(array.min(), decimals)}, max {format_number(array.max(), decimals)}")
+
+
+def _form_text(form: Form, decimals: int) -> str:
+    return form.expr.to_text(form.values, _fmt(decimals), form.collapse)
+
+
+def _form_latex(form: Form, decimals: int) -> str:
+    return form.expr.to_latex(form.values, _fmt(decimals), form.collapse)
+
+
+def _form_mathml(form: Form, decimals: int) -> str:
+    return form.expr.to_mathml(form.values, _fmt(decimals), form.collapse)
+
+
+def _result_text(equation: Equation) -> str:
+    value = np.asarray(equation.shown)
+    if value.size <= 1:
+        return equation.shown_text()
+    if _is_small(value):
+        return format_value(value, equation.decimals)
+    return _summary_text(value, equation.decimals)
+
+
+def equation_text(equation: Equation) -> str:
+    parts = [equation.lhs.to_text()]
+    parts += [_form_text(form, equation.decimals) for form in equation.forms]
+    result = _minus(_result_text(equation))
+    if not parts[-1] == result:
+        parts.append(result)
+    return " = ".join(parts)
+
+
+class _Style:
+    def __init__(self, color: bool):
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def title(self, text):
+        return self._wrap("1", text)
+
+    def heading(self, text):
+        return self._wrap("1;36", text)
+
+    def rule(self, text):
+        return self._wrap("36", text)
+
+    def dim(self, text):
+        return self._wrap("2", text)
+
+    def good(self, text):
+        return self._wrap("32", text)
+
+    def bad(self, text):
+        return self._wrap("31", text)
+
+    def result(self, text):
+        return self._wrap("1", text)
+
+
+def _text_item(item, style: _Style) -> str:
+    if isinstance(item, Equation):
+        line = equation_text(item)
+        if item.shape and np.asarray(item.value).size > 1:
+            line += style.dim(f"   {_shape_text(item.shape)}")
+        if item.kind == "given" and item.note:
+            line += style.dim(f"   ({item.note})")
+        elif item.note:
+            line += "\n" + style.dim(f"  ↳ {item.note}")
+        return line
+    if isinstance(item, Note):
+        mark = {"good": style.good("✓ "), "bad": style.bad("✗ ")}.get(item.kind, "")
+        return mark + item.text
+    if isinstance(item, Table):
+        return _text_table(item)
+    raise TypeError(f"unknown explanation item {item!r}")
+
+
+def _text_table(table: Table) -> str:
+    widths = [max(len(str(c)), *(len(str(r[i])) for r in table.rows)) for i, c in enumerate(table.columns)]
+    lines = []
+    if table.caption:
+        lines.append(table.caption)
+    lines.append("  ".join(str(c).ljust(w) for c, w in zip(table.columns, widths)))
+    lines.append("  ".join("─" * w for w in widths))
+    for row in table.rows:
+        lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+    return "\n".join(lines)
+
+
+def _markdown_escape(text: str) -> str:
+    return text.replace("*", r"\*").replace("_", r"\_")
+
+
+def equation_latex(equation: Equation) -> str:
+    parts = [equation.lhs.to_latex()]
+    parts += [_form_latex(form, equation.decimals) for form in equation.forms]
+    value = np.asarray(equation.shown)
+    if value.size <= 1:
+        result = equation.shown_text()
+    elif _is_small(value):
+        result = _latex_matrix(value, equation.decimals)
+    else:
+        result = r"\text{" + _summary_text(value, equation.decimals) + "}"
+    if parts[-1] != result:
+        parts.append(result)
+    return " = ".join(parts)
+
+
+def _latex_matrix(value, decimals: int) -> str:
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 1:
+        array = array.reshape(1, -1)
+    if array.ndim > 2:
+        return r"\text{" + _summary_text(array, decimals) + "}"
+    rows = [" & ".join(format_number(v, decimals) for v in row) for row in array]
+    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+
+
+def _markdown_item(item) -> str:
+    if isinstance(item, Equation):
+        block = f"$$\n{equation_latex(item)}\n$$"
+        notes = []
+        if item.shape and np.asarray(item.value).size > 1:
+            notes.append(f"shape {_shape_text(item.shape)}")
+        if item.note:
+            notes.append(_markdown_escape(item.note))
+        return block + ("\n\n" + "; ".join(notes) if notes else "")
+    if isinstance(item, Note):
+        prefix = {"good": "✓ ", "bad": "✗ "}.get(item.kind, "")
+        return prefix + _markdown_escape(item.text)
+    if isinstance(item, Table):
+        lines = []
+        if item.caption:
+            lines += [_markdown_escape(item.caption), ""]
+        lines.append("| " + " | ".join(item.columns) + " |")
+        lines.append("|" + "|".join("---" for _ in item.columns) + "|")
+        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in item.rows]
+        return "\n".join(lines)
+    raise TypeError(f"unknown explanation item {item!r}")
+
+
+def _expr_json(expr: Expr, form: Form | None = None, decimals: int = 3) -> dict:
+    if form is None:
+        return {"text": expr.to_text(), "latex": expr.to_latex(), "mathml": expr.to_mathml()}
+    return {"text": _form_text(form, decimals), "latex": _form_latex(form, decimals),
+            "mathml": _form_mathml(form, decimals), "numeric": form.values is not None}
+
+
+def _json_item(item) -> dict:
+    if isinstance(item, Equation):
+        return {
+            "type": "equation",
+            "kind": item.kind,
+            "lhs": _expr_json(item.lhs),
+            "forms": [_expr_json(f.expr, f, item.decimals) for f in item.forms],
+            "value": _number_or_list(item.value),
+            "shown": _number_or_list(item.shown),
+            "shown_text": _result_text(item),
+            "decimals": item.decimals,
+            "text": equation_text(item),
+            "node": item.node,
+            "edge": list(item.edge) if item.edge else None,
+            "shape": list(item.shape) if item.shape is not None else None,
+            "note": item.note,
+        }
+    if isinstance(item, Note):
+        return {"type": "note", "kind": item.kind, "text": item.text}
+    if isinstance(item, Table):
+        return {"type": "table", "columns": item.columns, "rows": item.rows, "caption": item.caption}
+    raise TypeError(f"unknown explanation item {item!r}")

@@ -1,0 +1,307 @@
+"""Reading a recorded graph the way a person writes a derivation.
+
+The engine records every primitive: ``w1·x1 + w2·x2 + b`` is four nodes. A
+person writes it as one line, ``z = w1·x1 + w2·x2 + b``. So the explainer
+shows only *visible* nodes — the loss, parameters, inputs, named tensors,
+values used twice, and the results of non-arithmetic operations (σ, tanh,
+matmul…) and their arguments — and folds the arithmetic in between into the
+visible node's expression.
+
+A local derivative between two visible nodes is then the sum, over the folded
+paths between them, of the product of the rule table's formulas along the
+path, simplified: ∂z/∂w1 = 1 · 1 · x1 = x1. Its number comes from the same
+rules' VJPs, so what is shown is what the engine computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..formula import Bin, Call, Expr, Num, Var
+from ..rules import Rule
+from ..tensor import Tensor
+
+__all__ = ["Node", "Graph", "trace"]
+
+#: Rules folded into the expression of the node that uses them.
+ARITHMETIC = frozenset({"add", "sub", "mul", "div", "neg", "pow_scalar"})
+#: Rules whose output is naturally called ŷ when they feed the loss.
+ACTIVATIONS = frozenset({"sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "exp"})
+
+
+@dataclass(eq=False)
+class Node:
+    """One tensor of the graph, as the explainer sees it."""
+
+    tensor: Tensor
+    index: int  # position in forward (topological) order
+    rule: Rule | None
+    attrs: dict
+    inputs: list[Node] = field(default_factory=list)
+    consumers: list[Node] = field(default_factory=list)
+    name: str | None = None
+    visible: bool = False
+    kind: str = "op"  # "parameter", "input", "constant" or "op"
+
+    @property
+    def value(self) -> np.ndarray:
+        return np.asarray(self.tensor.data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.value.size == 1
+
+    def __repr__(self) -> str:
+        return f"Node({self.name or '?'}, {self.rule.name if self.rule else self.kind})"
+
+
+class Graph:
+    """The visible structure of a recorded computation ending in ``root``."""
+
+    def __init__(self, root: Tensor, names: dict[int, str] | None = None):
+        self.root_tensor = root
+        self.nodes: list[Node] = []
+        self._by_id: dict[int, Node] = {}
+        self._collect(root)
+        self._assign_kinds_and_visibility()
+        self._assign_names(names or {})
+        self.expressions: dict[int, Expr] = {id(n): self._expression(n) for n in self.visible_ops}
+
+    # -- construction ---------------------------------------------------------
+    def _collect(self, root: Tensor) -> None:
+        """All tensors reachable from the root, inputs before their consumers."""
+        order, seen, stack = [], set(), [(root, False)]
+        while stack:
+            tensor, done = stack.pop()
+            if done:
+                order.append(tensor)
+                continue
+            if id(tensor) in seen:
+                continue
+            seen.add(id(tensor))
+            stack.append((tensor, True))
+            if tensor._ctx is not None:
+                for parent in reversed(tensor._ctx[1]):
+                    if id(parent) not in seen:
+                        stack.append((parent, False))
+        for index, tensor in enumerate(order):
+            ctx = tensor._ctx
+            node = Node(tensor, index, ctx[0] if ctx else None, dict(ctx[2]) if ctx else {})
+            self.nodes.append(node)
+            self._by_id[id(tensor)] = node
+        for node in self.nodes:
+            if node.tensor._ctx is not None:
+                node.inputs = [self._by_id[id(t)] for t in node.tensor._ctx[1]]
+                for parent in node.inputs:
+                    if node not in parent.consumers:
+                        parent.consumers.append(node)
+
+    def _assign_kinds_and_visibility(self) -> None:
+        for node in self.nodes:
+            if node.rule is None:
+                if node.tensor.requires_grad:
+                    node.kind = "parameter"
+                elif node.tensor.name or node.value.size > 1:
+                    node.kind = "input"
+                else:
+                    node.kind = "constant"
+        root = self.node(self.root_tensor)
+        for node in self.nodes:
+            if node.rule is None:
+                node.visible = node.kind != "constant"
+                continue
+            folded = (
+                node is not root
+                and node.tensor.name is None
+                and node.rule.name in ARITHMETIC
+                and len(node.consumers) == 1
+                and node.consumers[0].rule is not None
+                and node.consumers[0].rule.name in ARITHMETIC
+            )
+            node.visible = not folded
+
+    def _assign_names(self, names: dict[int, str]) -> None:
+        taken = {n.tensor.name for n in self.nodes if n.tensor.name}
+        taken |= set(names.values())
+
+        def give(node: Node, name: str) -> None:
+            if node.name is None and name not in taken:
+                node.name = name
+                taken.add(name)
+
+        for node in self.nodes:
+            node.name = names.get(id(node.tensor)) or node.tensor.name
+        root = self.node(self.root_tensor)
+        give(root, "L")
+        prediction = self._prediction(root)
+        if prediction is not None:
+            give(prediction, "ŷ")
+            if prediction.rule is not None and prediction.rule.name in ACTIVATIONS:
+                argument = prediction.inputs[0]
+                if argument.rule is not None and argument.visible:
+                    give(argument, "z")
+        counters = {"parameter": 0, "input": 0, "op": 0}
+        prefixes = {"parameter": "w", "input": "x", "op": "v"}
+        for node in self.nodes:
+            if node.visible and node.name is None:
+                counters[node.kind] += 1
+                candidate = f"{prefixes[node.kind]}{counters[node.kind]}"
+                while candidate in taken:
+                    counters[node.kind] += 1
+                    candidate = f"{prefixes[node.kind]}{counters[node.kind]}"
+                give(node, candidate)
+        # A lone parameter or input reads better as plain "w" or "x".
+        for kind, prefix in prefixes.items():
+            group = [n for n in self.nodes if n.visible and n.kind == kind and n.name == f"{prefix}1"]
+            if len(group) == 1 and counters[kind] == 1 and prefix not in taken and kind != "op":
+                taken.discard(group[0].name)
+                group[0].name = prefix
+                taken.add(prefix)
+
+    def _prediction(self, root: Node) -> Node | None:
+        """The value the loss compares with a target: the root's one visible op-node argument."""
+        if root.rule is None:
+            return None
+        arguments = [n for n in self._visible_arguments(root) if n.rule is not None and n.tensor.requires_grad]
+        return arguments[0] if len(arguments) == 1 else None
+
+    def _visible_arguments(self, node: Node) -> list[Node]:
+        found: list[Node] = []
+        for parent in node.inputs:
+            if parent.visible:
+                if parent not in found:
+                    found.append(parent)
+            else:
+                for inner in self._visible_arguments(parent):
+                    if inner not in found:
+                        found.append(inner)
+        return found
+
+    # -- queries ----------------------------------------------------------------
+    def node(self, tensor: Tensor) -> Node:
+        return self._by_id[id(tensor)]
+
+    @property
+    def root(self) -> Node:
+        return self.node(self.root_tensor)
+
+    @property
+    def visible(self) -> list[Node]:
+        return [n for n in self.nodes if n.visible]
+
+    @property
+    def visible_ops(self) -> list[Node]:
+        return [n for n in self.nodes if n.visible and n.rule is not None]
+
+    @property
+    def parameters(self) -> list[Node]:
+        return [n for n in self.nodes if n.kind == "parameter"]
+
+    @property
+    def is_scalar(self) -> bool:
+        return all(n.is_scalar for n in self.nodes if n.visible or n.rule is not None)
+
+    def arguments(self, node: Node) -> list[Node]:
+        """The visible nodes this visible node's expression is written over."""
+        return self._visible_arguments(node)
+
+    def visible_consumers(self, node: Node) -> list[Node]:
+        """Visible nodes whose expression uses ``node``."""
+        return [n for n in self.visible_ops if node in self.arguments(n)]
+
+    # -- expressions -------------------------------------------------------------
+    def leaf_expr(self, node: Node) -> Expr:
+        if node.visible:
+            return Var(node.name)
+        if node.rule is None:
+            return Num(float(node.value.reshape(())))
+        return self._expression(node)
+
+    def _expression(self, node: Node) -> Expr:
+        """The node's operation written over visible names, arithmetic folded in."""
+        rule = node.rule
+        arguments = [self.leaf_expr(parent) for parent in node.inputs]
+        if rule.notation is None or rule.variadic:
+            return Call(rule.name, tuple(arguments))
+        mapping: dict[str, Expr] = {name: arguments[i] for i, name in enumerate(rule.inputs) if i < len(arguments)}
+        for key, value in node.attrs.items():
+            if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+                mapping[key] = Num(float(value))
+        if rule.name == "mean":
+            mapping["n"] = Num(float(node.inputs[0].value.size // max(node.value.size, 1)))
+        return rule.notation.substitute(mapping)
+
+    def expression(self, node: Node) -> Expr:
+        return self.expressions[id(node)]
+
+    # -- local derivatives ----------------------------------------------------------
+    def local_derivative(self, node: Node, argument: Node) -> tuple[Expr, float] | None:
+        """∂node/∂argument for scalar elementwise chains: (simplified formula, value).
+
+        The formula is the sum over folded paths of the product of the rules'
+        formulas; the value is the same sum of products of the rules' VJPs at
+        an upstream gradient of one. None when a rule on the way is not
+        elementwise (the tensor-level view handles those).
+        """
+        total_formula: Expr | None = None
+        total_value = 0.0
+        for path in self._paths(node, argument):
+            formula: Expr = Num(1.0)
+            value = 1.0
+            for consumer, position in path:
+                rule = consumer.rule
+                if not rule.elementwise:
+                    return None
+                local = rule.formula(position)
+                if local is None:
+                    return None
+                formula = Bin("*", formula, self._instantiate(consumer, local))
+                ones = np.ones_like(consumer.value)
+                arrays = [np.asarray(p.value) for p in consumer.inputs]
+                grads = rule.vjp(ones, consumer.value, *arrays, **consumer.attrs)
+                value *= float(np.asarray(grads[position]).sum())
+            total_formula = formula if total_formula is None else Bin("+", total_formula, formula)
+            total_value += value
+        if total_formula is None:
+            return None
+        return total_formula.simplify(), total_value
+
+    def _instantiate(self, node: Node, formula: Expr) -> Expr:
+        """A rule's formula with its input names replaced by this node's argument expressions."""
+        mapping: dict[str, Expr] = {}
+        for i, parent in enumerate(node.inputs):
+            mapping[node.rule.input_name(i) if node.rule.variadic else node.rule.inputs[i]] = self.leaf_expr(parent)
+        for key, value in node.attrs.items():
+            if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+                mapping[key] = Num(float(value))
+        mapping["out"] = Var(node.name) if node.visible else self._expression(node)
+        return formula.substitute(mapping)
+
+    def _paths(self, node: Node, argument: Node) -> list[list[tuple[Node, int]]]:
+        """Paths from ``node`` down to ``argument`` through folded nodes: [(consumer, input position)]."""
+        paths = []
+        for position, parent in enumerate(node.inputs):
+            if parent is argument:
+                paths.append([(node, position)])
+            elif not parent.visible and parent.rule is not None:
+                for tail in self._paths(parent, argument):
+                    paths.append([(node, position)] + tail)
+        return paths
+
+
+def trace(root: Tensor, names: dict[int, str] | None = None) -> Graph:
+    """Read the graph that produced ``root`` (which must have been recorded, i.e. require grad)."""
+    if not isinstance(root, Tensor):
+        raise TypeError(f"explain: expected a Tensor, got {type(root).__name__}")
+    if root._ctx is None:
+        raise ValueError(
+            "explain: this tensor has no recorded graph; compute it from tensors with requires_grad=True "
+            "(and outside no_grad())"
+        )
+    return Graph(root, names)

@@ -1,0 +1,112 @@
+"""The pieces of an explanation: sections of equations, notes and tables.
+
+An ``Equation`` is what the seed document writes on one line:
+``lhs = symbolic form = numbers substituted = result``. It keeps the exact
+value (full precision, for JSON and checks) beside the number a person
+computing by hand would write down (``shown``), and the number of decimals
+that number is written with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..formula import Expr, format_number
+
+__all__ = ["Form", "Equation", "Note", "Table", "Section", "Rounding", "format_value"]
+
+
+class Rounding:
+    """Hand arithmetic at a fixed number of decimals, as the seed does it.
+
+    ``shown`` values are rounded when they are written down and the rounded
+    number is what later steps use: 2(0.622 − 0) = 1.244 and
+    1.244 × 0.235 × 1.0 = 0.292, though the exact product is 0.29256.
+    """
+
+    def __init__(self, decimals: int):
+        if not isinstance(decimals, int) or not 0 <= decimals <= 15:
+            raise ValueError(f"precision must be an integer number of decimals from 0 to 15, got {decimals!r}")
+        self.decimals = decimals
+
+    def __call__(self, value):
+        rounded = np.round(np.asarray(value, dtype=float), self.decimals)
+        return rounded + 0.0  # turn −0.0 into 0.0
+
+    def finer(self) -> Rounding:
+        return Rounding(min(self.decimals + 1, 15))
+
+    def text(self, value) -> str:
+        return format_value(value, self.decimals)
+
+
+def format_value(value, decimals: int) -> str:
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return format_number(array, decimals)
+    return _format_array(array, decimals)
+
+
+def _format_array(array: np.ndarray, decimals: int) -> str:
+    if array.ndim == 1:
+        return "[" + ", ".join(format_number(v, decimals) for v in array) + "]"
+    return "[" + ", ".join(_format_array(row, decimals) for row in array) + "]"
+
+
+@dataclass
+class Form:
+    """One right-hand side: symbolic, or with ``values`` substituted for the names.
+
+    ``collapse`` writes function calls as their values (σ(z) → 0.622), as in
+    a derivative; without it a definition keeps the call (σ(0.5)).
+    """
+
+    expr: Expr
+    values: dict | None = None
+    collapse: bool = True
+
+
+@dataclass
+class Equation:
+    """One line of a derivation."""
+
+    kind: str  # given, forward, loss, local, gradient, chain, update, check, sample, batch, step
+    lhs: Expr
+    forms: list[Form]  # symbolic, then with numbers substituted
+    value: object  # exact, full precision
+    shown: object  # the rounded number a person writes (hand arithmetic)
+    decimals: int
+    node: str | None = None  # the graph node this line is about (for highlighting)
+    shape: tuple[int, ...] | None = None
+    note: str | None = None
+    #: For a local derivative or chain term: the edge (from, to) in the graph.
+    edge: tuple[str, str] | None = None
+
+    def shown_text(self) -> str:
+        return format_value(self.shown, self.decimals)
+
+
+@dataclass
+class Note:
+    text: str
+    kind: str = "note"  # note, good, bad
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str | None = None
+
+
+@dataclass
+class Section:
+    title: str
+    kind: str
+    intro: str | None = None
+    items: list = field(default_factory=list)
+
+    def equations(self) -> list[Equation]:
+        return [item for item in self.items if isinstance(item, Equation)]
