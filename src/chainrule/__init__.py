@@ -1,6 +1,6 @@
 """chainrule: backpropagation and gradient descent you can see, number by number."""
 
-from . import data, nn  # noqa: E402  (they build on the names above)
+from . import data, nn, optim  # noqa: E402  (they build on the names above)
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .explain import Explanation, explain  # noqa: E402
 from .functional import (
@@ -48,6 +48,6 @@ __all__ = [
     "abs", "broadcast_to", "clamp", "clip", "concatenate", "exp", "leaky_relu", "linear", "log",
     "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum", "permute", "pow", "relu",
     "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack", "sum", "tanh", "transpose", "where",
-    "data", "nn", "explain", "Explanation", "save", "load", "CheckpointError", "fit", "evaluate", "History",
+    "data", "nn", "optim", "explain", "Explanation", "save", "load", "CheckpointError", "fit", "evaluate", "History",
     "EarlyStopping", "TrainingDiverged",
 ]
