@@ -48,7 +48,11 @@ class FormulaSyntaxError(ValueError):
         self.source = source
         self.column = column
         self.reason = message
-        super().__init__(f"{message} at column {column}\n  {source}\n  {' ' * (column - 1)}^")
+        super().__init__(f"{message} at column {column} of {source!r}")
+
+    def pointer(self) -> str:
+        """The source with a caret under the column, for a multi-line display."""
+        return f"  {self.source}\n  {' ' * (self.column - 1)}^"
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,39 @@
-"""The explainer: step-by-step derivations of backpropagation and gradient descent."""
+"""The explainer: step-by-step derivations of backpropagation and gradient descent.
 
-from .core import explain
+``explain(loss, lr=0.1)`` explains a graph you recorded yourself;
+``explain_problem(problem)`` explains a described problem (a TOML file, a
+built-in example or an expression, see ``problems``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .build import build_loss, initial_parameters
+from .core import explain, explain_graph
 from .explanation import Explanation, GraphvizMissing
+from .graph import trace
+from .modes import explain_modes
+from .problems import Problem, ProblemError, builtin_names, expression_problem, load_builtin, load_problem
 
-__all__ = ["explain", "Explanation", "GraphvizMissing"]
+__all__ = [
+    "explain", "explain_problem", "Explanation", "GraphvizMissing", "Problem", "ProblemError", "load_problem",
+    "load_builtin", "builtin_names", "expression_problem",
+]
+
+
+def explain_problem(problem: Problem, *, steps: int | None = None, precision: int | None = None) -> Explanation:
+    """Explain a problem: one sample step by step, or a data set's gradient-descent modes."""
+    changes = {k: v for k, v in (("steps", steps), ("precision", precision)) if v is not None}
+    if changes:
+        problem = dataclasses.replace(problem, **changes)
+    if problem.steps > 1 and problem.lr is None:
+        raise ProblemError("more than one step needs a learning rate")
+    if problem.is_dataset and problem.kind != "mlp":
+        if problem.lr is None:
+            raise ProblemError(f"{problem.source}: a data set's gradient-descent modes need [training] lr")
+        return explain_modes(problem)
+    samples = range(problem.samples) if problem.kind == "mlp" else [0]
+    loss, _ = build_loss(problem, initial_parameters(problem), samples)
+    return explain_graph(trace(loss), lr=problem.lr, precision=problem.precision, title=problem.title,
+                         steps=problem.steps, description=problem.description)

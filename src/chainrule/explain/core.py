@@ -50,6 +50,7 @@ def _graph_view(graph: Graph, derivation: Derivation, exact_grads: dict[int, np.
                                                f"{forms[0] + ' = ' if forms else ''}{equation.shown_text()}")
     for node in graph.visible:
         grad = exact_grads.get(id(node.tensor))
+        shown_grad = derivation.shown_gradients.get(node.name)
         view.nodes.append({
             "id": node.name,
             "kind": node.kind,
@@ -57,6 +58,7 @@ def _graph_view(graph: Graph, derivation: Derivation, exact_grads: dict[int, np.
             "expression": graph.expression(node).to_text() if node.rule is not None else None,
             "value": _jsonable(node.value),
             "grad": None if grad is None or not node.tensor.requires_grad else _jsonable(grad),
+            "grad_shown": None if shown_grad is None else _jsonable(shown_grad),
             "shape": list(node.shape),
         })
         if node.rule is None:

@@ -83,6 +83,7 @@ class Derivation:
 
     sections: list[Section]
     gradients: dict[str, np.ndarray]  # exact ∂L/∂(visible node), by name
+    shown_gradients: dict[str, object]  # the hand-rounded ∂L/∂(node) the text wrote, where it wrote one
     loss: float
     new_loss: float | None
     new_parameters: dict[str, np.ndarray]
@@ -112,6 +113,15 @@ class _Common:
         grad = self.exact_grads.get(id(node.tensor))
         return np.zeros(node.shape) if grad is None else np.asarray(grad, dtype=float)
 
+    def _shown_gradients(self) -> dict[str, object]:
+        found = {key[len("∂L/∂"):]: value for key, value in self.shown.items() if key.startswith("∂L/∂")}
+        root = self.graph.root
+        for consumer, argument in ((root, a) for a in self.graph.arguments(root)):
+            key = (consumer.name, argument.name)
+            if argument.name not in found and key in getattr(self, "local_values", {}):
+                found[argument.name] = self.local_values[key]
+        return found
+
     def given_section(self) -> Section:
         section = Section("Given values", "given")
         for node in self.graph.visible:
@@ -126,7 +136,7 @@ class _Common:
 
     def _given_equation(self, node: Node) -> Equation:
         role = {"parameter": "parameter", "input": "input", "constant": "constant"}[node.kind]
-        if node.kind == "input" and self.graph.root in node.consumers:
+        if node.kind == "input" and node in self.graph.arguments(self.graph.root):
             role = "target"
         decimals = max(self.rounding.decimals, _decimals_of(node.value)) if node.is_scalar else self.rounding.decimals
         return Equation("given", Var(node.name), [], node.value.copy(), self.shown[node.name], decimals,
@@ -239,6 +249,7 @@ class _ScalarDerivation(_Common):
             intro="Each operation's derivative with respect to its own inputs, from the rule table.",
         )
         local_values: dict[tuple[str, str], object] = {}
+        self.local_values = local_values
         for node in reversed(graph.visible_ops):
             for argument in graph.arguments(node):
                 if not argument.tensor.requires_grad:
@@ -265,7 +276,8 @@ class _ScalarDerivation(_Common):
             check, new_loss = self.check_section(new_parameters, float(root.value.reshape(())))
             sections.append(check)
         gradients = {n.name: self.grad_of(n) for n in graph.visible if n.tensor.requires_grad}
-        return Derivation(sections, gradients, float(root.value.reshape(())), new_loss, new_parameters)
+        return Derivation(sections, gradients, self._shown_gradients(), float(root.value.reshape(())), new_loss,
+                          new_parameters)
 
     def _paths_up(self, node: Node, stops: set[int]) -> list[list[Node]]:
         """Visible paths from ``node`` up to the loss or to the first node in ``stops``: [top, …, node]."""
@@ -383,7 +395,7 @@ class _TensorDerivation(_Common):
             check, new_loss = self.check_section(new_parameters, loss)
             sections.append(check)
         gradients = {n.name: self.grad_of(n) for n in graph.visible if n.tensor.requires_grad}
-        return Derivation(sections, gradients, loss, new_loss, new_parameters)
+        return Derivation(sections, gradients, self._shown_gradients(), loss, new_loss, new_parameters)
 
     def _term(self, consumer: Node, node: Node) -> Expr | None:
         """What ``consumer`` contributes to ∂L/∂node, written with the rule table's formulas."""

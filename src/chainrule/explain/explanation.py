@@ -213,12 +213,11 @@ def _result_text(equation: Equation) -> str:
 
 
 def equation_text(equation: Equation) -> str:
-    parts = [equation.lhs.to_text()]
-    parts += [_form_text(form, equation.decimals) for form in equation.forms]
+    parts = [_form_text(form, equation.decimals) for form in equation.forms]
     result = _minus(_result_text(equation))
-    if not parts[-1] == result:
+    if not parts or parts[-1] != result:
         parts.append(result)
-    return " = ".join(parts)
+    return f"{equation.lhs.to_text()} {equation.relation} " + " = ".join(parts)
 
 
 class _Style:
@@ -285,8 +284,7 @@ def _markdown_escape(text: str) -> str:
 
 
 def equation_latex(equation: Equation) -> str:
-    parts = [equation.lhs.to_latex()]
-    parts += [_form_latex(form, equation.decimals) for form in equation.forms]
+    parts = [_form_latex(form, equation.decimals) for form in equation.forms]
     value = np.asarray(equation.shown)
     if value.size <= 1:
         result = equation.shown_text()
@@ -294,9 +292,10 @@ def equation_latex(equation: Equation) -> str:
         result = _latex_matrix(value, equation.decimals)
     else:
         result = r"\text{" + _summary_text(value, equation.decimals) + "}"
-    if parts[-1] != result:
+    if not parts or parts[-1] != result:
         parts.append(result)
-    return " = ".join(parts)
+    relation = r"\leftarrow" if equation.assign else "="
+    return f"{equation.lhs.to_latex()} {relation} " + " = ".join(parts)
 
 
 def _latex_matrix(value, decimals: int) -> str:
@@ -355,6 +354,7 @@ def _json_item(item) -> dict:
             "edge": list(item.edge) if item.edge else None,
             "shape": list(item.shape) if item.shape is not None else None,
             "note": item.note,
+            "relation": item.relation,
         }
     if isinstance(item, Note):
         return {"type": "note", "kind": item.kind, "text": item.text}

@@ -83,6 +83,12 @@ class Equation:
     note: str | None = None
     #: For a local derivative or chain term: the edge (from, to) in the graph.
     edge: tuple[str, str] | None = None
+    #: An assignment (w ← w − η·g) rather than a definition.
+    assign: bool = False
+
+    @property
+    def relation(self) -> str:
+        return "←" if self.assign else "="
 
     def shown_text(self) -> str:
         return format_value(self.shown, self.decimals)

@@ -44,10 +44,11 @@ def to_dot(explanation) -> str:
         if node.get("expression"):
             rows.append(f'<tr><td><font point-size="10">= {escape(node["expression"])}</font></td></tr>')
         rows.append(f'<tr><td>value {escape(_value_text(node.get("value"), decimals))}</td></tr>')
-        if node.get("grad") is not None:
+        grad = node["grad_shown"] if node.get("grad_shown") is not None else node.get("grad")
+        if grad is not None:
             rows.append(
                 f'<tr><td><font color="#b91c1c">∂L/∂{escape(node["id"])} = '
-                f'{escape(_value_text(node["grad"], decimals))}</font></td></tr>'
+                f'{escape(_value_text(grad, decimals))}</font></td></tr>'
             )
         label = (f'<<table border="1" cellborder="0" cellspacing="2" cellpadding="3" style="rounded" '
                  f'bgcolor="{_COLORS.get(kind, "#ffffff")}">' + "".join(rows) + "</table>>")

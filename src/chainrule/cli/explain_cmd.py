@@ -1,0 +1,212 @@
+"""``chainrule explain``, ``examples``, ``check`` and ``worksheet``."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import math
+from pathlib import Path
+
+from ..explain import (
+    Explanation,
+    GraphvizMissing,
+    ProblemError,
+    builtin_names,
+    explain_problem,
+    expression_problem,
+    load_builtin,
+    load_problem,
+)
+from ..explain.exercises import answers_template, check_answers, load_answers, worksheet_markdown
+from ..explain.problems import LOSSES
+from ..formula import FormulaSyntaxError
+from .common import CommandError, use_color, write_output
+
+FORMATS = ("text", "markdown", "json", "dot", "svg", "png", "html")
+
+
+def register(subparsers) -> None:
+    explain = subparsers.add_parser(
+        "explain", help="write out every step of backpropagation and gradient descent",
+        description="Explain a built-in example (example1, example2, example3), a problem file (FILE.toml) or an "
+                    "expression such as \"sigmoid(w*x)\" with --set w=0.5 x=1 --target 0 --lr 0.1.",
+    )
+    explain.add_argument("target", metavar="example1|example2|example3|FILE.toml|EXPR")
+    explain.add_argument("--format", "-f", choices=FORMATS, default=None,
+                         help="output format (default: text, or from the --output file's extension)")
+    explain.add_argument("--output", "-o", metavar="PATH", help="write to a file instead of the terminal")
+    explain.add_argument("--precision", type=_decimals, metavar="N", help="decimals to round to (default 3)")
+    explain.add_argument("--steps", type=_steps, metavar="N", help="gradient-descent steps to take (default 1)")
+    explain.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE", dest="assignments",
+                         help="values of the expression's names")
+    explain.add_argument("--target", dest="y", type=_number, metavar="Y", help="the target y (adds a loss)")
+    explain.add_argument("--loss", choices=LOSSES, help="loss against the target (default: mse, the seed's)")
+    explain.add_argument("--lr", type=_positive, metavar="η", help="learning rate: adds the update and the check")
+    explain.add_argument("--params", metavar="NAMES",
+                         help="comma-separated names to learn (default: names starting with w or b)")
+    explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    explain.set_defaults(run=run_explain)
+
+    examples = subparsers.add_parser("examples", help="list the built-in examples")
+    examples.set_defaults(run=run_examples)
+
+    check = subparsers.add_parser("check", help="check hand-computed answers and find the first wrong step")
+    check.add_argument("answers", metavar="ANSWERS.toml")
+    check.set_defaults(run=run_check)
+
+    worksheet = subparsers.add_parser("worksheet", help="an exercise sheet with the numbers blanked")
+    worksheet.add_argument("target", metavar="example1|example2|example3|FILE.toml")
+    worksheet.add_argument("--format", "-f", choices=("markdown", "html"), default="markdown")
+    worksheet.add_argument("--output", "-o", metavar="PATH", help="the worksheet (default: the terminal)")
+    worksheet.add_argument("--solution", metavar="PATH", help="also write the full solution here")
+    worksheet.add_argument("--answers", metavar="PATH", help="also write an answers file to fill in for check")
+    worksheet.add_argument("--precision", type=_decimals, metavar="N")
+    worksheet.set_defaults(run=run_worksheet)
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def _decimals(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 12:
+        raise argparse.ArgumentTypeError(f"expected a whole number of decimals from 0 to 12, got {text!r}")
+    return int(text)
+
+
+def _steps(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps from 1 to 1000, got {text!r}")
+    return int(text)
+
+
+def resolve_problem(target: str, args=None):
+    """A built-in name, a TOML file, or (with --set) an expression."""
+    if target in builtin_names():
+        return load_builtin(target)
+    path = Path(target)
+    if target.endswith(".toml") or path.is_file():
+        return load_problem(path)
+    if args is None or not getattr(args, "assignments", None):
+        if all(c.isalnum() or c in "_-." for c in target):
+            raise CommandError(f"{target!r} is not a built-in example ({', '.join(builtin_names())}), a .toml "
+                               "file, or an expression with --set values")
+    values = {}
+    for assignment in getattr(args, "assignments", []) or []:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name.strip():
+            raise CommandError(f"--set {assignment!r}: expected NAME=VALUE")
+        try:
+            values[name.strip()] = _number(value)
+        except argparse.ArgumentTypeError as error:
+            raise CommandError(f"--set {name.strip()}: {error}") from None
+    params = [p.strip() for p in args.params.split(",") if p.strip()] if getattr(args, "params", None) else None
+    return expression_problem(target, values, target=args.y, loss=args.loss, lr=args.lr, params=params)
+
+
+def _format_for(args) -> str:
+    if args.format:
+        return args.format
+    if args.output:
+        suffix = Path(args.output).suffix.lower().lstrip(".")
+        return {"md": "markdown", "markdown": "markdown", "json": "json", "dot": "dot", "gv": "dot",
+                "svg": "svg", "png": "png", "html": "html", "htm": "html"}.get(suffix, "text")
+    return "text"
+
+
+def render(explanation: Explanation, fmt: str, color: bool = False):
+    if fmt == "text":
+        return explanation.to_text(color=color)
+    if fmt == "markdown":
+        return explanation.to_markdown()
+    if fmt == "json":
+        return explanation.to_json() + "\n"
+    if fmt == "dot":
+        return explanation.to_dot()
+    if fmt == "html":
+        return explanation.to_html()
+    try:
+        return explanation.to_svg() if fmt == "svg" else explanation.to_png()
+    except GraphvizMissing as error:
+        raise CommandError(str(error)) from None
+
+
+def _explanation(args, target: str) -> Explanation:
+    try:
+        problem = resolve_problem(target, args)
+        if getattr(args, "lr", None) is not None and problem.source != "expression":
+            problem.lr = args.lr
+        return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision)
+    except (ProblemError, FormulaSyntaxError) as error:
+        raise CommandError(str(error)) from None
+
+
+def run_explain(args) -> int:
+    explanation = _explanation(args, args.target)
+    fmt = _format_for(args)
+    content = render(explanation, fmt, color=args.output is None and use_color(args.color))
+    write_output(content, args.output, binary=fmt == "png")
+    return 0
+
+
+def run_examples(args) -> int:
+    for name in builtin_names():
+        try:
+            problem = load_builtin(name)
+            print(f"{name:<10} {problem.title}")
+        except ProblemError:
+            continue  # training files for `chainrule train` live beside them
+    print("\nTry: chainrule explain example1   (or --format markdown|json|html|svg)")
+    return 0
+
+
+def run_check(args) -> int:
+    try:
+        reference, answers = load_answers(args.answers)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    if reference not in builtin_names():
+        candidate = Path(args.answers).parent / reference
+        reference = str(candidate) if candidate.exists() else reference
+    explanation = _explanation(argparse.Namespace(precision=None), reference)
+    result = check_answers(explanation, answers)
+    print(result.report())
+    return 0 if result.ok else 1
+
+
+def run_worksheet(args) -> int:
+    explanation = _explanation(args, args.target)
+    sheet, _ = worksheet_markdown(explanation)
+    if args.format == "html":
+        content = _markdown_page(explanation.title, sheet)
+        solution = explanation.to_html()
+    else:
+        content, solution = sheet, explanation.to_markdown()
+    write_output(content, args.output)
+    if args.solution:
+        write_output(solution, args.solution)
+    if args.answers:
+        write_output(answers_template(args.target, explanation), args.answers)
+    return 0
+
+
+def _markdown_page(title: str, markdown: str) -> str:
+    """A plain printable page for a worksheet (LaTeX stays as source, for pen and paper)."""
+    body = html.escape(markdown)
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{font:16px/1.6 Georgia,serif;max-width:46em;margin:2em auto;padding:0 1em}"
+            "pre{white-space:pre-wrap}</style></head>"
+            f"<body><pre>{body}</pre></body></html>\n")

@@ -1,0 +1,185 @@
+"""Turn a ``Problem`` into recorded graphs: one loss per sample (or per batch) with readable names."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping
+
+import numpy as np
+
+from .. import functional as F
+from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Var, parse
+from ..rules import RULES
+from ..tensor import Tensor, _apply, tensor
+from .problems import EXPRESSION_FUNCTIONS, Problem, ProblemError
+
+__all__ = ["initial_parameters", "build_loss", "parameter_names"]
+
+_ACTIVATIONS = {
+    "sigmoid": F.sigmoid, "tanh": F.tanh, "relu": F.relu, "leaky_relu": F.leaky_relu, "softplus": F.softplus,
+    "identity": lambda z: z,
+}
+
+#: The tensor operation behind each function an expression may call.
+_TENSOR_FUNCTIONS = {
+    "exp": F.exp, "log": F.log, "sqrt": F.sqrt, "abs": F.abs, "sigmoid": F.sigmoid, "tanh": F.tanh,
+    "relu": F.relu, "softplus": F.softplus, "leaky_relu": F.leaky_relu, "max": F.maximum, "min": F.minimum,
+}
+assert set(_TENSOR_FUNCTIONS) == set(EXPRESSION_FUNCTIONS)
+
+
+def parameter_names(problem: Problem) -> list[str]:
+    if problem.kind == "expression":
+        return list(problem.parameters)
+    if problem.kind == "neuron":
+        n = problem.weights.size
+        names = ["w"] if n == 1 else [f"w{i + 1}" for i in range(n)]
+        return names + ([] if problem.bias is None else ["b"])
+    names = []
+    for layer in range(len(problem.sizes) - 1):
+        names += [f"W{layer + 1}", f"b{layer + 1}"]
+    return names
+
+
+def initial_parameters(problem: Problem) -> dict[str, np.ndarray]:
+    """The starting values of every parameter, by name."""
+    if problem.kind == "expression":
+        return {name: np.float64(value) for name, value in problem.parameters.items()}
+    if problem.kind == "neuron":
+        names = parameter_names(problem)
+        values = {name: np.float64(w) for name, w in zip(names, problem.weights)}
+        if problem.bias is not None:
+            values["b"] = np.float64(problem.bias)
+        return values
+    values = {}
+    rng = np.random.default_rng(problem.seed)
+    for layer, (n_in, n_out) in enumerate(zip(problem.sizes[:-1], problem.sizes[1:])):
+        if problem.layer_weights is not None:
+            weight, bias = problem.layer_weights[layer], problem.layer_biases[layer]
+        else:
+            bound = 1 / np.sqrt(n_in)  # PyTorch's Linear initialisation
+            weight, bias = rng.uniform(-bound, bound, (n_out, n_in)), rng.uniform(-bound, bound, n_out)
+        values[f"W{layer + 1}"], values[f"b{layer + 1}"] = np.array(weight, float), np.array(bias, float)
+    return values
+
+
+def _loss(problem: Problem, prediction: Tensor, target: Tensor | None) -> Tensor:
+    """The per-sample loss of the seed and its relatives, written so the explainer can show it."""
+    kind = problem.loss
+    if kind == "none" or target is None:
+        return prediction
+    if prediction.ndim > 0:  # a batch: per-sample losses, then their mean
+        per_sample = {
+            "mse": lambda: _apply(RULES["squared_error"], (prediction, target)),
+            "l1": lambda: (prediction - target).abs(),
+            "bce": lambda: _apply(RULES["binary_cross_entropy"], (prediction, target)),
+            "bce_with_logits": lambda: _apply(RULES["bce_with_logits"], (prediction, target)),
+            "hinge": lambda: (1 - (2 * target - 1) * prediction).relu(),
+        }[kind]()
+        return per_sample.mean()
+    if kind == "mse":
+        return (prediction - target) ** 2
+    if kind == "l1":
+        return (prediction - target).abs()
+    if kind == "bce":
+        return _apply(RULES["binary_cross_entropy"], (prediction, target))
+    if kind == "bce_with_logits":
+        return _apply(RULES["bce_with_logits"], (prediction, target))
+    if kind == "hinge":
+        label = float(target.data)
+        label = 2 * label - 1 if label in (0.0, 1.0) else label
+        return (1 - label * prediction).relu()
+    raise ProblemError(f"{problem.source}: [training] loss: unknown loss {kind!r}")
+
+
+_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow}
+
+
+def _evaluate_expression(expr: Expr, tensors: Mapping[str, Tensor]) -> Tensor:
+    if isinstance(expr, Num):
+        return expr.value
+    if isinstance(expr, Var):
+        return tensors[expr.name]
+    if isinstance(expr, Neg):
+        return -_as_tensor(_evaluate_expression(expr.operand, tensors))
+    if isinstance(expr, Bin):
+        if expr.op in (">", "<", ">=", "<=", "=="):
+            raise ProblemError(f"expression: comparisons ({expr.op}) have no derivative and cannot be explained")
+        if expr.op == "@":
+            raise ProblemError("expression: '@' needs matrices; expressions work on numbers")
+        left = _evaluate_expression(expr.left, tensors)
+        right = _evaluate_expression(expr.right, tensors)
+        if not isinstance(left, Tensor) and not isinstance(right, Tensor):
+            return float(Bin(expr.op, Num(left), Num(right)).evaluate({}))
+        return _OPERATORS[expr.op](left, right)  # a Python number on either side is fine
+    if isinstance(expr, Call):
+        arguments = [_evaluate_expression(a, tensors) for a in expr.args]
+        return _TENSOR_FUNCTIONS[expr.fn](*[_as_tensor(a) for a in arguments])
+    raise ProblemError(f"expression: cannot evaluate {expr!r}")
+
+
+def _as_tensor(value) -> Tensor:
+    return value if isinstance(value, Tensor) else tensor(float(value))
+
+
+def parse_expression(source: str) -> Expr:
+    try:
+        return parse(source, EXPRESSION_FUNCTIONS)
+    except FormulaSyntaxError as error:
+        raise ProblemError(f"expression: {error}") from None
+
+
+def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) -> tuple[Tensor, dict[str, Tensor]]:
+    """Record the loss on ``samples`` (a list of indices) at the given parameter values.
+
+    A single sample of a neuron or an expression gives a graph of scalars with
+    the seed's names (w, x, z, ŷ, y, L); several samples or an MLP give a
+    layer-level graph. Returns the loss and the parameter tensors by name.
+    """
+    leaves = {name: tensor(np.asarray(value, dtype=float), requires_grad=True, name=name)
+              for name, value in parameters.items()}
+    samples = list(samples)
+    if problem.kind == "neuron":
+        x = problem.x[samples]
+        if len(samples) == 1:
+            names = parameter_names(problem)
+            inputs = ["x"] if x.shape[1] == 1 else [f"x{i + 1}" for i in range(x.shape[1])]
+            z = None
+            for w_name, x_name, value in zip(names, inputs, x[0]):
+                term = leaves[w_name] * tensor(value, name=x_name)
+                z = term if z is None else z + term
+            if problem.bias is not None:
+                z = z + leaves["b"]
+            prediction = _ACTIVATIONS[problem.activation](z)
+            target = None if problem.y is None else tensor(problem.y[samples[0], 0], name="y")
+        else:
+            weights = F.stack([leaves[n] for n in parameter_names(problem) if n != "b"])
+            weights.name = "w"
+            z = tensor(x, name="x") @ weights
+            if problem.bias is not None:
+                z = z + leaves["b"]
+            prediction = _ACTIVATIONS[problem.activation](z)
+            target = None if problem.y is None else tensor(problem.y[samples, 0], name="y")
+        return _loss(problem, prediction, target), leaves
+    if problem.kind == "expression":
+        if len(samples) != 1:
+            raise ProblemError("expression: a layer-level graph needs a neuron or an MLP model")
+        values = problem.inputs[samples[0]]
+        tensors = dict(leaves)
+        tensors.update({name: tensor(value, name=name) for name, value in values.items()})
+        prediction = _as_tensor(_evaluate_expression(parse_expression(problem.expression), tensors))
+        if not prediction.requires_grad:
+            raise ProblemError("expression: the result does not depend on any parameter")
+        target = None if problem.y is None else tensor(problem.y[samples[0]], name="y")
+        return _loss(problem, prediction, target), leaves
+    # MLP: a layer-level graph over the whole batch.
+    h = tensor(problem.x[samples], name="x")
+    layers = len(problem.sizes) - 1
+    for layer in range(1, layers + 1):
+        h = F.linear(h, leaves[f"W{layer}"], leaves[f"b{layer}"])
+        activation = problem.activation if layer < layers else problem.output
+        h = _ACTIVATIONS[activation](h)
+        if layer < layers:
+            h.name = f"h{layer}"
+    target = None if problem.y is None else tensor(problem.y[samples], name="y")
+    return _loss(problem, h, target), leaves
