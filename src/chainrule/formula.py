@@ -388,6 +388,7 @@ _BINARY = {
     "/": np.divide,
     "^": np.power,
     "@": np.matmul,
+    "⊙": np.multiply,
     ">": np.greater,
     "<": np.less,
     ">=": np.greater_equal,
@@ -445,11 +446,16 @@ def _simplify(expr: Expr) -> Expr:
             return Bin("*", Num(-inner.left.value), inner.right)  # −2(a − b), not −(2(a − b))
         return Neg(inner)
     if isinstance(expr, Call):
-        return Call(expr.fn, tuple(_simplify(a) for a in expr.args))
+        args = tuple(_simplify(a) for a in expr.args)
+        if expr.fn == "expand" and isinstance(args[0], Num):
+            return args[0]  # a constant gradient spread over every element is that constant
+        return Call(expr.fn, args)
     if not isinstance(expr, Bin):
         return expr
     left, right, op = _simplify(expr.left), _simplify(expr.right), expr.op
-    if _is_num(left) and _is_num(right) and op in ("+", "-", "*", "^") and not (op == "^" and left.value < 0):
+    if _is_num(left) and _is_num(right) and op in ("+", "-", "*", "/", "^") and not (
+        (op == "^" and left.value < 0) or (op == "/" and right.value == 0)
+    ):
         return Num(float(_BINARY[op](left.value, right.value)))
     if op == "*":
         if _is_num(left, 1.0):
@@ -493,7 +499,7 @@ def _simplify(expr: Expr) -> Expr:
 # ---------------------------------------------------------------------------
 # Rendering. One walker, three dialects.
 
-_PRECEDENCE = {">": 1, "<": 1, ">=": 1, "<=": 1, "==": 1, "+": 2, "-": 2, "*": 3, "/": 3, "@": 3, "^": 5}
+_PRECEDENCE = {">": 1, "<": 1, ">=": 1, "<=": 1, "==": 1, "+": 2, "-": 2, "*": 3, "/": 3, "@": 3, "⊙": 3, "^": 5}
 _NEG_PRECEDENCE = 4
 _ATOM = 6
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -581,6 +587,8 @@ class _Renderer:
                 if value is not None:
                     return self.number(value, literal=False, call=True), _value_precedence(value), False
             args = [self.walk(a)[0] for a in expr.args]
+            if expr.fn == "T" and not isinstance(expr.args[0], Var):
+                args = [self.paren(args[0])]  # (∂L/∂z)ᵀ, not ∂L/∂zᵀ
             return self.call(function, args), _ATOM, False
         if isinstance(expr, Bin):
             return self.binary(expr)
@@ -730,7 +738,7 @@ class _Latex(_Renderer):
         return f"{left} {sign} {right}"
 
     def infix(self, op, left, right):
-        symbol = {">=": r"\ge", "<=": r"\le", "==": "=", "@": r"\cdot"}.get(op, op)
+        symbol = {">=": r"\ge", "<=": r"\le", "==": "=", "@": r"\cdot", "⊙": r"\odot"}.get(op, op)
         return f"{left} {symbol} {right}"
 
 

@@ -154,7 +154,7 @@ class _Common:
             exact_grad = self.grad_of(node)
             new_exact[node.name] = node.value - self.lr * exact_grad
             rule = Bin("-", Var(node.name), Bin("*", Var("η"), partial("L", node.name)))
-            if node.is_scalar:
+            if self.graph.is_scalar:
                 env = {node.name: self.shown[node.name], "η": self.lr, "#g": self.shown[f"∂L/∂{node.name}"]}
                 shown = self.update_rounding(env[node.name] - self.lr * env["#g"])
                 numbers = Bin("-", Var(node.name), Bin("*", Var("η"), Var("#g")))
@@ -163,7 +163,8 @@ class _Common:
                 shown = node.value - self.lr * exact_grad
                 forms = [Form(rule)]
             section.items.append(Equation("update", Var(f"{node.name}_new"), forms, new_exact[node.name], shown,
-                                          self.update_rounding.decimals if node.is_scalar else self.rounding.decimals,
+                                          self.update_rounding.decimals if self.graph.is_scalar
+                                          else self.rounding.decimals,
                                           node=node.name, shape=node.shape))
             self.shown[f"{node.name}_new"] = shown
         return section, new_exact
@@ -406,7 +407,7 @@ class _TensorDerivation(_Common):
                 local = found[0]
                 if isinstance(local, Num) and local.value == 1.0:
                     return upstream
-                return Call("hadamard", (upstream, local))
+                return Bin("⊙", upstream, local)
         # Non-elementwise: the rule's VJP formula with g = ∂L/∂consumer, over direct inputs.
         for position, parent in enumerate(consumer.inputs):
             if parent is node:
@@ -414,7 +415,9 @@ class _TensorDerivation(_Common):
                 if formula is None:
                     return None
                 instantiated = self.graph._instantiate(consumer, formula)
-                return instantiated.substitute({"g": upstream}).simplify()
+                # ∂L/∂L = 1: the loss passes back a plain 1.
+                incoming = Num(1.0) if consumer is self.graph.root else upstream
+                return instantiated.substitute({"g": incoming}).simplify()
         return None
 
 

@@ -309,6 +309,9 @@ def _latex_matrix(value, decimals: int) -> str:
 
 
 def _markdown_item(item) -> str:
+    if isinstance(item, Equation) and item.kind == "given":
+        note = f" ({_markdown_escape(item.note)})" if item.note else ""
+        return f"- ${equation_latex(item)}${note}"
     if isinstance(item, Equation):
         block = f"$$\n{equation_latex(item)}\n$$"
         notes = []

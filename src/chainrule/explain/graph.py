@@ -29,6 +29,10 @@ __all__ = ["Node", "Graph", "trace"]
 ARITHMETIC = frozenset({"add", "sub", "mul", "div", "neg", "pow_scalar"})
 #: Rules whose output is naturally called ŷ when they feed the loss.
 ACTIVATIONS = frozenset({"sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "exp"})
+#: Per-sample losses: a mean or sum of one of them is a batch loss, and its argument is ŷ.
+PER_SAMPLE_LOSSES = frozenset({"squared_error", "bce_with_logits", "binary_cross_entropy", "cross_entropy",
+                               "abs", "relu", "pow_scalar"})
+REDUCTIONS = frozenset({"mean", "sum"})
 
 
 @dataclass(eq=False)
@@ -139,13 +143,23 @@ class Graph:
             node.name = names.get(id(node.tensor)) or node.tensor.name
         root = self.node(self.root_tensor)
         give(root, "L")
-        prediction = self._prediction(root)
+        loss = root
+        if root.rule is not None and root.rule.name in REDUCTIONS:
+            per_sample = self._visible_arguments(root)
+            if len(per_sample) == 1 and per_sample[0].rule is not None \
+                    and per_sample[0].rule.name in PER_SAMPLE_LOSSES:
+                loss = per_sample[0]
+                give(loss, "ℓ")  # the per-sample losses, averaged (or summed) into L
+        prediction = self._prediction(loss)
         if prediction is not None:
             give(prediction, "ŷ")
-            if prediction.rule is not None and prediction.rule.name in ACTIVATIONS:
-                argument = prediction.inputs[0]
-                if argument.rule is not None and argument.visible:
-                    give(argument, "z")
+        # The argument of an activation is its pre-activation: h1 = tanh(z1), ŷ = σ(z).
+        for node in self.nodes:
+            if node.visible and node.rule is not None and node.rule.name in ACTIVATIONS and node.name:
+                argument = node.inputs[0]
+                suffix = node.name[1:] if node.name[:1] == "h" and node.name[1:].isdigit() else ""
+                if argument.rule is not None and argument.visible and (node.name == "ŷ" or suffix):
+                    give(argument, f"z{suffix}")
         counters = {"parameter": 0, "input": 0, "op": 0}
         prefixes = {"parameter": "w", "input": "x", "op": "v"}
         for node in self.nodes:
@@ -230,12 +244,19 @@ class Graph:
         if rule.notation is None or rule.variadic:
             return Call(rule.name, tuple(arguments))
         mapping: dict[str, Expr] = {name: arguments[i] for i, name in enumerate(rule.inputs) if i < len(arguments)}
+        mapping.update(self._constants(node))
+        return rule.notation.substitute(mapping)
+
+    @staticmethod
+    def _constants(node: Node) -> dict[str, Expr]:
+        """Numeric attributes (an exponent, a slope) and a mean's count, as numbers in formulas."""
+        constants: dict[str, Expr] = {}
         for key, value in node.attrs.items():
             if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
-                mapping[key] = Num(float(value))
-        if rule.name == "mean":
-            mapping["n"] = Num(float(node.inputs[0].value.size // max(node.value.size, 1)))
-        return rule.notation.substitute(mapping)
+                constants[key] = Num(float(value))
+        if node.rule.name == "mean":
+            constants["n"] = Num(float(node.inputs[0].value.size // max(node.value.size, 1)))
+        return constants
 
     def expression(self, node: Node) -> Expr:
         return self.expressions[id(node)]
@@ -277,9 +298,7 @@ class Graph:
         mapping: dict[str, Expr] = {}
         for i, parent in enumerate(node.inputs):
             mapping[node.rule.input_name(i) if node.rule.variadic else node.rule.inputs[i]] = self.leaf_expr(parent)
-        for key, value in node.attrs.items():
-            if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
-                mapping[key] = Num(float(value))
+        mapping.update(self._constants(node))
         mapping["out"] = Var(node.name) if node.visible else self._expression(node)
         return formula.substitute(mapping)
 
