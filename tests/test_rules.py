@@ -67,9 +67,9 @@ def test_a_wrong_vjp_is_caught_by_the_checker():
         out = _apply(RULES["mul"], (x, x))
         if out._ctx is None:  # the checker's own evaluations run under no_grad
             return out
-        rule, inputs, attrs = out._ctx
+        rule, inputs, attrs, sequence = out._ctx
         fake = type(rule)(**{**rule.__dict__, "vjp": lambda g, o, a, b: (g * b, g * b * 1.5)})
-        return _new(out.data, (fake, inputs, attrs), True)
+        return _new(out.data, (fake, inputs, attrs, sequence), True)
 
     with pytest.raises(GradcheckError, match=r"input 0.*element \(0,\)"):
         gradcheck(wrong_square, [np.array([1.0, 2.0])])

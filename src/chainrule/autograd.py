@@ -1,17 +1,18 @@
 """Reverse-mode automatic differentiation: the whole backward pass.
 
-Every tensor made by an operation remembers ``_ctx = (rule, inputs, attrs)``:
-which rule of the table made it, from which input tensors, with which
-settings. A tensor does not remember its consumers and holds no closure over
+Every tensor made by an operation remembers ``_ctx = (rule, inputs, attrs,
+sequence)``: which rule of the table made it, from which input tensors, with
+which settings, and when. A tensor does not remember its consumers and holds no closure over
 itself, so the graph has no reference cycles and is freed by reference
 counting the moment the last tensor of it goes away.
 
 ``backward`` walks that graph from the output back to the leaves:
 
-1. order the nodes so that each comes before its inputs (an iterative
-   depth-first search, so a chain of 100,000 operations needs no recursion);
-2. seed the output's gradient (1 for a scalar loss);
-3. for each node in that order, ask its rule for the vector-Jacobian product
+1. seed the output's gradient (1 for a scalar loss);
+2. visit the nodes newest first, so that each comes after every node that
+   used it (a heap on the sequence numbers: no recursion, so a chain of
+   100,000 operations is fine);
+3. for each node, ask its rule for the vector-Jacobian product
    — the gradient of each input, given the gradient of the output — and add
    it to what that input has received so far (a value used twice gets the sum
    of both paths);
@@ -22,10 +23,15 @@ counting the moment the last tensor of it goes away.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 
 import numpy as np
 
-__all__ = ["GradMode", "no_grad", "enable_grad", "is_grad_enabled", "backward", "unbroadcast", "topological_order"]
+__all__ = ["GradMode", "no_grad", "enable_grad", "is_grad_enabled", "backward", "unbroadcast", "next_sequence"]
+
+#: Numbers recorded nodes in the order they are made (see ``backward``).
+next_sequence = itertools.count().__next__
 
 
 class GradMode:
@@ -85,39 +91,15 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     return np.reshape(grad, shape) if np.shape(grad) != tuple(shape) else grad
 
 
-def topological_order(root) -> list:
-    """Nodes that need a gradient, each before all of its inputs (root first).
-
-    An iterative depth-first search: a node is pushed, then a ``None`` marker,
-    then its inputs; when the marker comes back off the stack all of the
-    node's inputs are done and the node joins the order.
-    """
-    order = []
-    append = order.append
-    visited = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node is None:
-            append(stack.pop())
-            continue
-        key = id(node)
-        if key in visited:
-            continue
-        visited.add(key)
-        stack.append(node)
-        stack.append(None)
-        ctx = node._ctx
-        if ctx is not None:
-            for parent in ctx[1]:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append(parent)
-    order.reverse()
-    return order
-
-
 def backward(root, gradient, keep: dict | None = None) -> None:
     """Propagate ``gradient`` (∂L/∂root) back through the graph.
+
+    Every recorded node carries a sequence number, given when it was made, so
+    a node's number is larger than its inputs'. Taking nodes largest number
+    first (a heap) therefore visits each node only after all of its consumers
+    have passed their gradients back: a topological order without a separate
+    sort, and without recursion, however deep the graph (PyTorch's engine
+    orders its work the same way). Leaves carry no number and come last.
 
     Leaves (and tensors that called ``retain_grad``) accumulate into ``.grad``.
     Each node's gradient is dropped once passed on, so memory stays at one
@@ -125,19 +107,20 @@ def backward(root, gradient, keep: dict | None = None) -> None:
     ``id`` instead (the explainer wants the intermediate values).
     """
     grads = {id(root): gradient}
-    pop, get = grads.pop, grads.get
-    for node in topological_order(root):
-        g = pop(id(node), None)
-        if g is None:
-            continue
+    get = grads.get
+    heap = [(-_sequence(root), id(root), root)]
+    push, pop = heapq.heappush, heapq.heappop
+    while heap:
+        _, key, node = pop(heap)
+        g = grads.pop(key)
         if keep is not None:
-            keep[id(node)] = g
+            keep[key] = g
         ctx = node._ctx
         if ctx is None or node._retain:
             node._accumulate(g)
             if ctx is None:
                 continue
-        rule, inputs, attrs = ctx
+        rule, inputs, attrs, _ = ctx
         if len(inputs) == 2:  # the common case, without building a list
             first, second = inputs
             input_grads = rule.vjp(g, node.data, first.data, second.data, **attrs)
@@ -149,6 +132,15 @@ def backward(root, gradient, keep: dict | None = None) -> None:
             shape = parent.data.shape
             if grad.shape != shape:
                 grad = unbroadcast(grad, shape)
-            key = id(parent)
-            previous = get(key)
-            grads[key] = grad if previous is None else previous + grad
+            parent_key = id(parent)
+            previous = get(parent_key)
+            if previous is None:
+                grads[parent_key] = grad
+                parent_ctx = parent._ctx
+                push(heap, (-1 if parent_ctx is None else -parent_ctx[3], parent_key, parent))
+            else:
+                grads[parent_key] = previous + grad
+
+
+def _sequence(node) -> int:
+    return -1 if node._ctx is None else node._ctx[3]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import ops as _ops  # noqa: F401  (fills the rule table)
-from .autograd import GradMode
+from .autograd import GradMode, next_sequence
 from .autograd import backward as _backward
 from .rules import RULES
 
@@ -95,7 +95,7 @@ def _apply(rule, inputs: tuple, attrs: dict = _EMPTY) -> Tensor:
     if GradMode.enabled:
         for t in inputs:
             if t.requires_grad:
-                return _new(out, (rule, inputs, attrs), True)
+                return _new(out, (rule, inputs, attrs, next_sequence()), True)
     return _new(out)
 
 
@@ -109,7 +109,7 @@ def _binary(rule, a: Tensor, b) -> Tensor:
     except ValueError:
         raise ValueError(f"{rule.name}: shapes {a.shape} and {b.shape} do not broadcast") from None
     if GradMode.enabled and (a.requires_grad or b.requires_grad):
-        return _new(out, (rule, (a, b), _EMPTY), True)
+        return _new(out, (rule, (a, b), _EMPTY, next_sequence()), True)
     return _new(out)
 
 
