@@ -44,6 +44,8 @@ def register(subparsers) -> None:
     explain.add_argument("--lr", type=_positive, metavar="η", help="learning rate: adds the update and the check")
     explain.add_argument("--params", metavar="NAMES",
                          help="comma-separated names to learn (default: names starting with w or b)")
+    explain.add_argument("--detail", choices=("auto", "elements", "summary"), default="auto",
+                         help="tensors element by element, or as shape and statistics (default: by size)")
     explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     explain.set_defaults(run=run_explain)
 
@@ -149,7 +151,8 @@ def _explanation(args, target: str) -> Explanation:
         problem = resolve_problem(target, args)
         if getattr(args, "lr", None) is not None and problem.source != "expression":
             problem.lr = args.lr
-        return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision)
+        return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
+                               detail=getattr(args, "detail", "auto"))
     except (ProblemError, FormulaSyntaxError) as error:
         raise CommandError(str(error)) from None
 

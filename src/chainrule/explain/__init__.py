@@ -22,7 +22,8 @@ __all__ = [
 ]
 
 
-def explain_problem(problem: Problem, *, steps: int | None = None, precision: int | None = None) -> Explanation:
+def explain_problem(problem: Problem, *, steps: int | None = None, precision: int | None = None,
+                    detail: str = "auto") -> Explanation:
     """Explain a problem: one sample step by step, or a data set's gradient-descent modes."""
     changes = {k: v for k, v in (("steps", steps), ("precision", precision)) if v is not None}
     if changes:
@@ -32,8 +33,8 @@ def explain_problem(problem: Problem, *, steps: int | None = None, precision: in
     if problem.is_dataset and problem.kind != "mlp":
         if problem.lr is None:
             raise ProblemError(f"{problem.source}: a data set's gradient-descent modes need [training] lr")
-        return explain_modes(problem)
+        return explain_modes(problem, detail=detail)
     samples = range(problem.samples) if problem.kind == "mlp" else [0]
     loss, _ = build_loss(problem, initial_parameters(problem), samples)
     return explain_graph(trace(loss), lr=problem.lr, precision=problem.precision, title=problem.title,
-                         steps=problem.steps, description=problem.description)
+                         steps=problem.steps, description=problem.description, detail=detail)

@@ -77,7 +77,7 @@ def _jsonable(value):
 
 
 def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str, steps: int = 1,
-                  description: str | None = None) -> Explanation:
+                  description: str | None = None, detail: str = "auto") -> Explanation:
     """Explain the step recorded in ``graph``; with ``steps`` > 1, continue training and tabulate."""
     exact_grads = gradients_of(graph.root_tensor)
     derivation = derive(graph, lr=lr, precision=precision, gradients=exact_grads)
@@ -93,7 +93,7 @@ def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str,
             raise ValueError("explain: more than one step needs a learning rate")
         sections.append(_more_steps(graph, derivation, lr, precision, steps))
     return Explanation(title, sections, precision=precision, graph=_graph_view(graph, derivation, exact_grads),
-                       summary=summary, description=description)
+                       summary=summary, description=description, detail=detail)
 
 
 def _more_steps(graph: Graph, first: Derivation, lr: float, precision: int, steps: int) -> Section:
@@ -118,12 +118,14 @@ def _more_steps(graph: Graph, first: Derivation, lr: float, precision: int, step
 
 
 def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, title: str | None = None,
-            names: dict | None = None, steps: int = 1) -> Explanation:
+            names: dict | None = None, steps: int = 1, detail: str = "auto") -> Explanation:
     """Explain how ``output`` (a loss) was computed and how each parameter's gradient follows by the chain rule.
 
     With ``lr``, also the gradient-descent update p − η·∂L/∂p and a check that
     the loss went down. ``names`` maps tensors to display names (otherwise a
     tensor's ``name`` is used, and ``L``, ``ŷ``, ``z``, ``v1``… are chosen).
+    ``detail`` shows tensors element by element ("elements"), as shape and
+    statistics ("summary"), or by size ("auto": up to 16 elements).
 
     >>> w = chainrule.tensor(0.5, requires_grad=True, name="w")
     >>> loss = (chainrule.sigmoid(w * 1.0) - 0.0) ** 2
@@ -132,8 +134,7 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     by_id = {id(t): n for t, n in (names or {}).items()} if names else None
     graph = trace(output, by_id)
     summary_title = title or "How the gradient flows"
-    explanation = explain_graph(graph, lr=lr, precision=precision, title=summary_title, steps=steps)
-    return explanation
+    return explain_graph(graph, lr=lr, precision=precision, title=summary_title, steps=steps, detail=detail)
 
 
 __all__ += ["summary_table"]

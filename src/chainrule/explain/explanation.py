@@ -43,7 +43,12 @@ class Explanation:
     displays itself."""
 
     def __init__(self, title: str, sections: list[Section], *, precision: int, graph: GraphView | None = None,
-                 summary: dict | None = None, description: str | None = None):
+                 summary: dict | None = None, description: str | None = None, detail: str = "auto"):
+        if detail not in DETAILS:
+            raise ValueError(f"explain: detail must be one of {', '.join(DETAILS)}, got {detail!r}")
+        for section in sections:
+            for equation in section.equations():
+                equation.detail = detail
         self.title = title
         self.sections = sections
         self.precision = precision
@@ -177,7 +182,15 @@ def _minus(text: str) -> str:
     return text.replace("-", "−") if not any(c.isalpha() for c in text.replace("e-", "")) else text
 
 
-def _is_small(value) -> bool:
+DETAILS = ("auto", "elements", "summary")
+
+
+def _is_small(value, detail: str = "auto") -> bool:
+    """Whether a tensor is written element by element (else as shape, mean, min and max)."""
+    if detail == "elements":
+        return True
+    if detail == "summary":
+        return np.asarray(value).size <= 1
     return np.asarray(value).size <= 16
 
 
@@ -207,7 +220,7 @@ def _result_text(equation: Equation) -> str:
     value = np.asarray(equation.shown)
     if value.size <= 1:
         return equation.shown_text()
-    if _is_small(value):
+    if _is_small(value, equation.detail):
         return format_value(value, equation.decimals)
     return _summary_text(value, equation.decimals)
 
@@ -252,7 +265,7 @@ class _Style:
 def _text_item(item, style: _Style) -> str:
     if isinstance(item, Equation):
         line = equation_text(item)
-        if item.shape and np.asarray(item.value).size > 1:
+        if item.shape and np.asarray(item.value).size > 1 and _is_small(item.value, item.detail):
             line += style.dim(f"   {_shape_text(item.shape)}")
         if item.kind == "given" and item.note:
             line += style.dim(f"   ({item.note})")
@@ -288,7 +301,7 @@ def equation_latex(equation: Equation) -> str:
     value = np.asarray(equation.shown)
     if value.size <= 1:
         result = equation.shown_text()
-    elif _is_small(value):
+    elif _is_small(value, equation.detail):
         result = _latex_matrix(value, equation.decimals)
     else:
         result = r"\text{" + _summary_text(value, equation.decimals) + "}"

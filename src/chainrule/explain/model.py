@@ -85,6 +85,8 @@ class Equation:
     edge: tuple[str, str] | None = None
     #: An assignment (w ← w − η·g) rather than a definition.
     assign: bool = False
+    #: How a tensor value is shown: "auto" (elements up to 16, else a summary), "elements" or "summary".
+    detail: str = "auto"
 
     @property
     def relation(self) -> str:

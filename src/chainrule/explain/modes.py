@@ -113,7 +113,7 @@ class _Narrator:
         return averaged
 
 
-def explain_modes(problem: Problem) -> Explanation:
+def explain_modes(problem: Problem, detail: str = "auto") -> Explanation:
     """Narrate one epoch of batch, stochastic and (with a batch size) mini-batch gradient descent."""
     narrator = _Narrator(problem)
     start = {name: float(v) for name, v in initial_parameters(problem).items()}
@@ -186,6 +186,9 @@ def explain_modes(problem: Problem) -> Explanation:
         results["minibatch"] = (len(chunks), hand, exact)
         sections.append(section)
 
+    if problem.steps > 1:
+        sections.append(_more_epochs(problem, start, list(results), names))
+
     comparison = Section("Comparison after one pass over the data", "compare")
     rows = []
     decimals = narrator.finer.decimals
@@ -206,7 +209,34 @@ def explain_modes(problem: Problem) -> Explanation:
                       "shown": {k: float(v) for k, v in hand.items()}}
                for mode, (u, hand, exact) in results.items()}
     return Explanation(problem.title, sections, precision=problem.precision, graph=_modes_graph(problem, start),
-                       summary={"modes": summary}, description=problem.description)
+                       summary={"modes": summary}, description=problem.description, detail=detail)
+
+
+def _epoch(problem: Problem, values: dict, mode: str, names: list[str]) -> dict:
+    """One exact epoch of ``mode`` from ``values``."""
+    n = problem.samples
+    size = {"batch": n, "stochastic": 1, "minibatch": problem.batch_size}[mode]
+    for start in range(0, n, size):
+        grads = [_exact_gradients(problem, values, i)[1] for i in range(start, min(start + size, n))]
+        values = {k: values[k] - problem.lr * float(np.mean([g[k] for g in grads])) for k in names}
+    return values
+
+
+def _more_epochs(problem: Problem, start: dict, modes: list[str], names: list[str]) -> Section:
+    """The mean loss after each of ``problem.steps`` epochs, per mode (exact)."""
+    values = {mode: dict(start) for mode in modes}
+    rows = []
+    for epoch in range(1, problem.steps + 1):
+        row = [str(epoch)]
+        for mode in modes:
+            values[mode] = _epoch(problem, values[mode], mode, names)
+            row.append(format_value(_mean_loss(problem, values[mode]), 6))
+        rows.append(row)
+    final = "; ".join(f"{mode}: " + ", ".join(f"{k} = {format_value(values[mode][k], 6)}" for k in names)
+                      for mode in modes)
+    return Section(f"Training for {problem.steps} epochs", "steps",
+                   intro="Each mode repeated over the data, computed exactly; the mean loss after each epoch.",
+                   items=[Table(["epoch"] + [f"{mode} loss" for mode in modes], rows, caption=f"Final: {final}")])
 
 
 def _modes_graph(problem: Problem, start: dict) -> GraphView:
