@@ -371,3 +371,29 @@ def test_problem_loader_fuzz_gives_a_problem_or_a_clear_error(data):
         explain_problem(problem)
     except ProblemError:
         pass
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_update_narration_uses_chainrules_optimizers(optimizer, capsys):
+    assert main(["explain", "example2", "--optimizer", optimizer, "--steps", "3", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    params = {n: cr.tensor(v, requires_grad=True) for n, v in (("w1", 0.5), ("w2", -0.5), ("b", 0.0))}
+    make = {"sgd": lambda p: cr.optim.SGD(p, lr=0.1), "momentum": lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9),
+            "adam": lambda p: cr.optim.Adam(p, lr=0.1)}[optimizer]
+    opt = make(list(params.values()))
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        loss = (cr.sigmoid(params["w1"] * 1.0 + params["w2"] * 2.0 + params["b"]) - 1.0) ** 2
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+        if len(losses) == 1:
+            first = {n: p.item() for n, p in params.items()}
+    for name, value in first.items():
+        assert document["summary"]["new_parameters"][name] == pytest.approx(value, abs=1e-12)
+        assert by_lhs(document, f"{name}_new")[0]["value"] == pytest.approx(value, abs=1e-12)
+    table = [i for s in document["sections"] if s["kind"] == "steps" for i in s["items"]][0]
+    assert [float(row[1]) for row in table["rows"]] == pytest.approx(losses, abs=1e-4)
+    if optimizer == "adam":
+        assert by_lhs(document, "m̂_w1") and by_lhs(document, "v̂_w1")

@@ -536,7 +536,7 @@ def format_number(value, digits: int) -> str:
     if math.isnan(number) or math.isinf(number):
         return str(number)
     if number != 0 and (abs(number) < 10 ** (-digits) or abs(number) >= 1e7):
-        return f"{number:.{max(digits - 1, 1)}e}"
+        return f"{number:.{max(digits, 1)}g}"  # 1e-08, 8.533e-05: nothing rounds silently to zero
     text = f"{number:.{digits}f}".rstrip("0")
     if text.endswith("."):
         text += "0"
@@ -589,7 +589,7 @@ class _Renderer:
             args = [self.walk(a)[0] for a in expr.args]
             if expr.fn == "T" and not isinstance(expr.args[0], Var):
                 args = [self.paren(args[0])]  # (∂L/∂z)ᵀ, not ∂L/∂zᵀ
-            return self.call(function, args), _ATOM, False
+            return self.call(function, args, expr), _ATOM, False
         if isinstance(expr, Bin):
             return self.binary(expr)
         raise TypeError(f"not a formula node: {expr!r}")
@@ -601,8 +601,8 @@ class _Renderer:
         if expr.op == "/":
             return self.fraction(left, right, lprec, rprec), prec, False
         if expr.op == "^":
-            if lprec <= prec:
-                left = self.paren(left)
+            if lprec <= prec or (isinstance(expr.left, Call) and expr.left.fn in ("d", "T")):
+                left = self.paren(left)  # (∂L/∂w)², not ∂L/∂w²
             return self.power(left, right, expr.right), prec, False
         # The parser builds left-nested trees, so a right operand of equal
         # precedence was parenthesised by the user: a − (b − c).
@@ -616,8 +616,9 @@ class _Renderer:
         return self.infix(expr.op, left, right), prec, False
 
     def juxtapose(self, left_is_literal: bool, right_in_paren: bool, expr: Bin) -> bool:
-        """Write ``2(ŷ − y)`` and ``σ(z)(1 − σ(z))`` without a product sign, as the seed does."""
-        if right_in_paren and (left_is_literal or not self.numeric):
+        """Write ``2(ŷ − y)`` and ``σ(z)(1 − σ(z))`` without a product sign, as the seed does
+        (but ``η · (…)``: a name before a parenthesis would read as a function call)."""
+        if right_in_paren and (left_is_literal or (not self.numeric and isinstance(expr.left, (Call, Num)))):
             return True
         if not self.numeric and left_is_literal and isinstance(expr.right, (Var, Call)):
             return True
@@ -656,7 +657,9 @@ class _Text(_Renderer):
     def negate(self, inner):
         return f"−{inner}"
 
-    def call(self, function, args):
+    def call(self, function, args, expr=None):
+        if function.name == "sqrt" and expr is not None and isinstance(expr.args[0], (Var, Num)):
+            return f"√{args[0]}"
         return function.text.format(*args)
 
     def fraction(self, left, right, lprec, rprec):
@@ -722,7 +725,7 @@ class _Latex(_Renderer):
     def negate(self, inner):
         return f"-{inner}"
 
-    def call(self, function, args):
+    def call(self, function, args, expr=None):
         return function.latex.format(*args)
 
     def fraction(self, left, right, lprec, rprec):
@@ -766,7 +769,7 @@ class _MathML(_Renderer):
     def negate(self, inner):
         return f"<mrow><mo>−</mo>{inner}</mrow>"
 
-    def call(self, function, args):
+    def call(self, function, args, expr=None):
         # MathML has no template language; text templates are split around
         # their placeholders, literal parts becoming operators.
         pieces = re.split(r"(\{\d\})", function.text)

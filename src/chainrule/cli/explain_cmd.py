@@ -42,6 +42,8 @@ def register(subparsers) -> None:
     explain.add_argument("--target", dest="y", type=_number, metavar="Y", help="the target y (adds a loss)")
     explain.add_argument("--loss", choices=LOSSES, help="loss against the target (default: mse, the seed's)")
     explain.add_argument("--lr", type=_positive, metavar="η", help="learning rate: adds the update and the check")
+    explain.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
+                         help="the update rule (default: the problem's, or sgd)")
     explain.add_argument("--params", metavar="NAMES",
                          help="comma-separated names to learn (default: names starting with w or b)")
     explain.add_argument("--detail", choices=("auto", "elements", "summary"), default="auto",
@@ -152,7 +154,7 @@ def _explanation(args, target: str) -> Explanation:
         if getattr(args, "lr", None) is not None and problem.source != "expression":
             problem.lr = args.lr
         return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
-                               detail=getattr(args, "detail", "auto"))
+                               detail=getattr(args, "detail", "auto"), optimizer=getattr(args, "optimizer", None))
     except (ProblemError, FormulaSyntaxError) as error:
         raise CommandError(str(error)) from None
 

@@ -15,6 +15,7 @@ from .explanation import Explanation, GraphvizMissing
 from .graph import trace
 from .modes import explain_modes
 from .problems import Problem, ProblemError, builtin_names, expression_problem, load_builtin, load_problem
+from .updates import UpdateRule
 
 __all__ = [
     "explain", "explain_problem", "Explanation", "GraphvizMissing", "Problem", "ProblemError", "load_problem",
@@ -23,18 +24,22 @@ __all__ = [
 
 
 def explain_problem(problem: Problem, *, steps: int | None = None, precision: int | None = None,
-                    detail: str = "auto") -> Explanation:
+                    detail: str = "auto", optimizer: str | None = None) -> Explanation:
     """Explain a problem: one sample step by step, or a data set's gradient-descent modes."""
-    changes = {k: v for k, v in (("steps", steps), ("precision", precision)) if v is not None}
+    changes = {k: v for k, v in (("steps", steps), ("precision", precision), ("optimizer", optimizer))
+               if v is not None}
     if changes:
         problem = dataclasses.replace(problem, **changes)
     if problem.steps > 1 and problem.lr is None:
         raise ProblemError("more than one step needs a learning rate")
     if problem.is_dataset and problem.kind != "mlp":
+        if problem.optimizer != "sgd":
+            raise ProblemError("the batch/stochastic/mini-batch narration uses plain gradient descent (sgd)")
         if problem.lr is None:
             raise ProblemError(f"{problem.source}: a data set's gradient-descent modes need [training] lr")
         return explain_modes(problem, detail=detail)
     samples = range(problem.samples) if problem.kind == "mlp" else [0]
     loss, _ = build_loss(problem, initial_parameters(problem), samples)
     return explain_graph(trace(loss), lr=problem.lr, precision=problem.precision, title=problem.title,
-                         steps=problem.steps, description=problem.description, detail=detail)
+                         steps=problem.steps, description=problem.description, detail=detail,
+                         update=UpdateRule(problem.optimizer, momentum=problem.momentum))

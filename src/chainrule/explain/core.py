@@ -6,11 +6,12 @@ import numpy as np
 
 from ..autograd import backward as _backward
 from ..formula import format_number
-from ..tensor import Tensor
+from ..tensor import Tensor, tensor
 from .derivation import Derivation, derive, rebuild, summary_table
 from .explanation import Explanation, GraphView
 from .graph import Graph, trace
 from .model import Section, Table, format_value
+from .updates import OPTIMIZERS, UpdateRule
 
 __all__ = ["explain", "explain_graph", "gradients_of"]
 
@@ -77,10 +78,12 @@ def _jsonable(value):
 
 
 def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str, steps: int = 1,
-                  description: str | None = None, detail: str = "auto") -> Explanation:
+                  description: str | None = None, detail: str = "auto",
+                  update: UpdateRule | None = None) -> Explanation:
     """Explain the step recorded in ``graph``; with ``steps`` > 1, continue training and tabulate."""
+    update = update or UpdateRule()
     exact_grads = gradients_of(graph.root_tensor)
-    derivation = derive(graph, lr=lr, precision=precision, gradients=exact_grads)
+    derivation = derive(graph, lr=lr, precision=precision, gradients=exact_grads, update=update)
     sections = list(derivation.sections)
     summary = {"loss": derivation.loss}
     if derivation.new_loss is not None:
@@ -91,34 +94,39 @@ def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str,
     if steps > 1:
         if lr is None:
             raise ValueError("explain: more than one step needs a learning rate")
-        sections.append(_more_steps(graph, derivation, lr, precision, steps))
+        sections.append(_more_steps(graph, derivation, lr, precision, steps, update))
     return Explanation(title, sections, precision=precision, graph=_graph_view(graph, derivation, exact_grads),
                        summary=summary, description=description, detail=detail)
 
 
-def _more_steps(graph: Graph, first: Derivation, lr: float, precision: int, steps: int) -> Section:
-    """Steps 2..N of gradient descent, exact, one row each."""
+def _more_steps(graph: Graph, first: Derivation, lr: float, precision: int, steps: int,
+                update: UpdateRule) -> Section:
+    """Steps 1..N with the real optimizer (its state carried from step to step), exact, one row each."""
     parameters = [n for n in graph.parameters if n.visible]
-    values = {n.index: np.asarray(first.new_parameters[n.name], dtype=float) for n in parameters}
-    rows = [["1", format_number(first.loss, precision + 1)]
-            + [format_value(first.new_parameters[n.name], precision + 1) for n in parameters]]
-    for step in range(2, steps + 1):
-        root, tensors = rebuild(graph, values)
+    leaves = {n.index: tensor(np.array(n.value, dtype=float), requires_grad=True) for n in parameters}
+    optimizer = update.optimizer(list(leaves.values()), lr)
+    rows = []
+    for step in range(1, steps + 1):
+        optimizer.zero_grad()
+        root, _ = rebuild(graph, leaves)
         loss = float(np.asarray(root.data).sum())
         root.backward()
-        values = {n.index: values[n.index] - lr * np.asarray(tensors[n.index].grad.data) for n in parameters}
+        optimizer.step()
         rows.append([str(step), format_number(loss, precision + 1)]
-                    + [format_value(values[n.index], precision + 1) for n in parameters])
-    final_root, _ = rebuild(graph, values)
+                    + [format_value(leaves[n.index].data, precision + 1) for n in parameters])
+    final_root, _ = rebuild(graph, leaves)
     final_loss = format_number(float(np.asarray(final_root.data).sum()), precision + 1)
     table = Table(["step", "loss before the step"] + [f"{n.name} after" for n in parameters], rows,
                   caption=f"Loss after all {steps} steps: {final_loss}")
-    return Section(f"Gradient descent, {steps} steps", "steps",
-                   intro="The same update repeated, computed exactly (not rounded by hand).", items=[table])
+    label = {"sgd": "gradient descent", "momentum": "gradient descent with momentum", "adam": "Adam"}[update.name]
+    return Section(f"{steps} steps of {label}", "steps",
+                   intro="The same update repeated by chainrule.optim, computed exactly (not rounded by hand).",
+                   items=[table])
 
 
 def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, title: str | None = None,
-            names: dict | None = None, steps: int = 1, detail: str = "auto") -> Explanation:
+            names: dict | None = None, steps: int = 1, detail: str = "auto", optimizer: str = "sgd",
+            momentum: float = 0.9) -> Explanation:
     """Explain how ``output`` (a loss) was computed and how each parameter's gradient follows by the chain rule.
 
     With ``lr``, also the gradient-descent update p − η·∂L/∂p and a check that
@@ -126,6 +134,8 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     tensor's ``name`` is used, and ``L``, ``ŷ``, ``z``, ``v1``… are chosen).
     ``detail`` shows tensors element by element ("elements"), as shape and
     statistics ("summary"), or by size ("auto": up to 16 elements).
+    ``optimizer`` is "sgd", "momentum" or "adam" (chainrule.optim's, with
+    PyTorch's defaults).
 
     >>> w = chainrule.tensor(0.5, requires_grad=True, name="w")
     >>> loss = (chainrule.sigmoid(w * 1.0) - 0.0) ** 2
@@ -134,7 +144,10 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     by_id = {id(t): n for t, n in (names or {}).items()} if names else None
     graph = trace(output, by_id)
     summary_title = title or "How the gradient flows"
-    return explain_graph(graph, lr=lr, precision=precision, title=summary_title, steps=steps, detail=detail)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"explain: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    return explain_graph(graph, lr=lr, precision=precision, title=summary_title, steps=steps, detail=detail,
+                         update=UpdateRule(optimizer, momentum=momentum))
 
 
 __all__ += ["summary_table"]

@@ -20,6 +20,7 @@ from ..formula import Bin, Call, Expr, Num, Var
 from ..tensor import Tensor, _apply, _new
 from .graph import Graph, Node
 from .model import Equation, Form, Note, Rounding, Section, Table, format_value
+from .updates import UpdateRule
 
 __all__ = ["Derivation", "derive", "replay", "partial", "MAX_PATHS"]
 
@@ -62,12 +63,18 @@ def replay(graph: Graph, values: dict[int, np.ndarray]) -> dict[int, np.ndarray]
     return computed
 
 
-def rebuild(graph: Graph, values: dict[int, np.ndarray]) -> tuple[Tensor, dict[int, Tensor]]:
-    """Record the same computation again from new leaf values; returns the new root and leaves."""
-    tensors: dict[int, Tensor] = {}
+def rebuild(graph: Graph, leaves: dict[int, Tensor]) -> tuple[Tensor, dict[int, Tensor]]:
+    """Record the same computation again, with ``leaves`` (by node index) in place of some leaves.
+
+    The given tensors are used as they are, so an optimizer holding them can
+    keep training; other leaves are copied from the recorded graph.
+    """
+    tensors: dict[int, Tensor] = dict(leaves)
     for node in graph.nodes:
+        if node.index in tensors:
+            continue
         if node.rule is None:
-            data = values.get(node.index, node.tensor.data)
+            data = node.tensor.data
             tensor = _new(np.array(data, copy=True)[()] if np.ndim(data) == 0 else np.array(data, copy=True),
                           requires_grad=node.tensor.requires_grad)
             tensor.name = node.tensor.name
@@ -89,20 +96,22 @@ class Derivation:
     new_parameters: dict[str, np.ndarray]
 
 
-def derive(graph: Graph, *, lr: float | None, precision: int = 3, gradients: dict[int, np.ndarray]) -> Derivation:
+def derive(graph: Graph, *, lr: float | None, precision: int = 3, gradients: dict[int, np.ndarray],
+           update: UpdateRule | None = None) -> Derivation:
     """Explain one forward pass, backward pass and (with ``lr``) one update and its check.
 
     ``gradients`` holds the exact ∂L/∂node for every node, keyed by ``id`` of
-    the tensor, as ``backward(keep=…)`` collects them.
+    the tensor, as ``backward(keep=…)`` collects them; ``update`` names the
+    optimizer (plain gradient descent by default).
     """
-    if graph.is_scalar:
-        return _ScalarDerivation(graph, lr, Rounding(precision), gradients).build()
-    return _TensorDerivation(graph, lr, Rounding(precision), gradients).build()
+    builder = _ScalarDerivation if graph.is_scalar else _TensorDerivation
+    return builder(graph, lr, Rounding(precision), gradients, update or UpdateRule()).build()
 
 
 class _Common:
-    def __init__(self, graph: Graph, lr, rounding: Rounding, gradients: dict[int, np.ndarray]):
+    def __init__(self, graph: Graph, lr, rounding: Rounding, gradients: dict[int, np.ndarray], update: UpdateRule):
         self.graph = graph
+        self.update = update
         self.lr = lr
         self.rounding = rounding
         self.update_rounding = rounding.finer()
@@ -142,30 +151,27 @@ class _Common:
         return Equation("given", Var(node.name), [], node.value.copy(), self.shown[node.name], decimals,
                         node=node.name, shape=node.shape, note=role)
 
-    def parameters_section_update(self, parameter_names: list[str]) -> tuple[Section, dict[str, np.ndarray]]:
-        section = Section(
-            "Gradient descent update", "update",
-            intro="Each parameter takes a step against its gradient: p_new = p − η · ∂L/∂p.",
-        )
-        new_exact: dict[str, np.ndarray] = {}
-        for node in self.graph.parameters:
-            if not node.visible:
-                continue
-            exact_grad = self.grad_of(node)
-            new_exact[node.name] = node.value - self.lr * exact_grad
-            rule = Bin("-", Var(node.name), Bin("*", Var("η"), partial("L", node.name)))
-            if self.graph.is_scalar:
+    def parameters_section_update(self) -> tuple[Section, dict[str, np.ndarray]]:
+        """The optimizer's step for every parameter; its numbers come from ``chainrule.optim`` itself."""
+        update = self.update
+        section = Section(update.title, "update", intro=update.intro)
+        parameters = [n for n in self.graph.parameters if n.visible]
+        new_exact = update.first_step({n.name: n.value for n in parameters},
+                                      {n.name: self.grad_of(n) for n in parameters}, self.lr)
+        scalar = self.graph.is_scalar
+        for node in parameters:
+            env = None
+            shown = new_exact[node.name]
+            if scalar:
                 env = {node.name: self.shown[node.name], "η": self.lr, "#g": self.shown[f"∂L/∂{node.name}"]}
-                shown = self.update_rounding(env[node.name] - self.lr * env["#g"])
-                numbers = Bin("-", Var(node.name), Bin("*", Var("η"), Var("#g")))
-                forms = [Form(rule), Form(numbers, env)]
-            else:
-                shown = node.value - self.lr * exact_grad
-                forms = [Form(rule)]
-            section.items.append(Equation("update", Var(f"{node.name}_new"), forms, new_exact[node.name], shown,
-                                          self.update_rounding.decimals if self.graph.is_scalar
-                                          else self.rounding.decimals,
-                                          node=node.name, shape=node.shape))
+                # SGD and momentum's first step are p − η·g: carried by hand from the rounded gradient.
+                hand = env[node.name] - self.lr * env["#g"] if update.name != "adam" else \
+                    update.first_step({"p": env[node.name]}, {"p": env["#g"]}, self.lr)["p"]
+                shown = self.update_rounding(hand)
+            section.items.extend(update.lines(
+                node.name, env, self.rounding.decimals, self.update_rounding.decimals, self.lr, node.value,
+                self.grad_of(node), new_exact[node.name], shown, node.shape,
+            ))
             self.shown[f"{node.name}_new"] = shown
         return section, new_exact
 
@@ -272,7 +278,7 @@ class _ScalarDerivation(_Common):
         sections.append(self._chain_section(local_values))
         new_loss, new_parameters = None, {}
         if self.lr is not None:
-            update, new_parameters = self.parameters_section_update([n.name for n in graph.parameters])
+            update, new_parameters = self.parameters_section_update()
             sections.append(update)
             check, new_loss = self.check_section(new_parameters, float(root.value.reshape(())))
             sections.append(check)
@@ -391,7 +397,7 @@ class _TensorDerivation(_Common):
         new_loss, new_parameters = None, {}
         loss = float(np.asarray(graph.root.value).sum())
         if self.lr is not None:
-            update, new_parameters = self.parameters_section_update([n.name for n in graph.parameters])
+            update, new_parameters = self.parameters_section_update()
             sections.append(update)
             check, new_loss = self.check_section(new_parameters, loss)
             sections.append(check)

@@ -174,7 +174,16 @@ class Explanation:
 def _fmt(decimals: int):
     """Names' values are hand values, already rounded (0.4708 keeps its fourth decimal);
     a collapsed call such as σ(z) is rounded to the line's decimals when written."""
-    return (lambda value: format_number(value, decimals + 1), lambda value: format_number(value, decimals))
+    return (lambda value: format_number(value, _enough(value, decimals + 1)),
+            lambda value: format_number(value, decimals))
+
+
+def _enough(value, decimals: int) -> int:
+    """At least ``decimals``, and enough for three significant digits of a small value (0.00008526)."""
+    magnitude = float(np.max(np.abs(np.asarray(value, dtype=float)), initial=0.0))
+    if magnitude == 0 or magnitude >= 10.0 ** -(decimals - 2):
+        return decimals
+    return int(min(12, -np.floor(np.log10(magnitude)) + 3))
 
 
 def _minus(text: str) -> str:

@@ -23,6 +23,7 @@ The TOML format (every key but ``[model]`` has a default)::
     [training]
     loss = "mse"               # mse (the seed's (ŷ − y)²), bce, bce_with_logits, l1, hinge, none
     lr = 0.1                   # η; leave out to stop after the gradients
+    optimizer = "sgd"          # sgd, momentum (momentum = 0.9) or adam, as in chainrule.optim
     steps = 1                  # gradient-descent steps (epochs, for a data set)
     mode = "batch"             # data sets: batch, stochastic, minibatch or compare
     batch_size = 2             # for minibatch (and compare)
@@ -60,7 +61,7 @@ _KNOWN = {
     "model": {"kind", "activation", "weights", "bias", "expression", "parameters", "sizes", "output", "seed",
               "biases"},
     "data": {"x", "y", "inputs"},
-    "training": {"loss", "lr", "steps", "mode", "batch_size"},
+    "training": {"loss", "lr", "steps", "mode", "batch_size", "optimizer", "momentum"},
     "display": {"precision"},
 }
 _NAME = re.compile(r"[^\W\d]\w*$")
@@ -94,6 +95,8 @@ class Problem:
     steps: int = 1
     mode: str = "batch"
     batch_size: int | None = None
+    optimizer: str = "sgd"
+    momentum: float = 0.9
     precision: int = 3
     description: str | None = None
     source: str = "<problem>"
@@ -199,6 +202,8 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         steps=read.integer(training, "steps", "[training]", 1, high=1000),
         mode=read.choice(training, "mode", "[training]", MODES, "batch"),
         batch_size=read.integer(training, "batch_size", "[training]"),
+        optimizer=read.choice(training, "optimizer", "[training]", ("sgd", "momentum", "adam"), "sgd"),
+        momentum=read.number(training, "momentum", "[training]", 0.9),
         precision=read.integer(display, "precision", "[display]", 3, low=0, high=12),
         source=source,
     )
@@ -215,6 +220,11 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         read.fail("[training] batch_size", f"is {problem.batch_size} but there are only {problem.samples} samples")
     if problem.steps > 1 and problem.lr is None:
         read.fail("[training] steps", "more than one step needs a learning rate (lr)")
+    if not 0 <= problem.momentum < 1:
+        read.fail("[training] momentum", f"must be in [0, 1), got {problem.momentum}")
+    if problem.is_dataset and problem.kind != "mlp" and problem.optimizer != "sgd":
+        read.fail("[training] optimizer", "the batch/stochastic/mini-batch narration uses plain gradient descent "
+                                          "(optimizer = \"sgd\")")
     return problem
 
 
@@ -349,7 +359,7 @@ def load_builtin(name: str) -> Problem:
 
 def expression_problem(expression: str, values: Mapping[str, float], *, target: float | None = None,
                        loss: str | None = None, lr: float | None = None, params: list[str] | None = None,
-                       precision: int = 3, steps: int = 1) -> Problem:
+                       precision: int = 3, steps: int = 1, optimizer: str = "sgd") -> Problem:
     """A problem from the command line's expression mode.
 
     Parameters are the names in ``params``, or else every name that starts
@@ -378,7 +388,8 @@ def expression_problem(expression: str, values: Mapping[str, float], *, target: 
         "model": {"kind": "expression", "expression": expression,
                   "parameters": {n: values[n] for n in params}},
         "data": {"inputs": {n: v for n, v in values.items() if n not in params}},
-        "training": {"loss": loss or ("mse" if target is not None else "none"), "steps": steps},
+        "training": {"loss": loss or ("mse" if target is not None else "none"), "steps": steps,
+                     "optimizer": optimizer},
         "display": {"precision": precision},
     }
     if target is not None:

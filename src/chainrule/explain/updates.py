@@ -1,0 +1,135 @@
+"""The update step, narrated for the optimizers of ``chainrule.optim``: SGD, SGD with momentum, Adam.
+
+The numbers of the update come from the optimizer itself (one ``step()`` on
+copies of the parameters), so the explanation shows exactly what training
+would do; the lines show the optimizer's formulas for a first step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..formula import Bin, Call, Expr, Num, Var
+from ..tensor import Tensor, tensor
+from .model import Equation, Form
+
+__all__ = ["UpdateRule", "OPTIMIZERS"]
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def _significant(value, decimals: int) -> int:
+    """Enough decimals for four significant digits of a small number (v = 0.00008526), at least ``decimals``."""
+    magnitude = float(np.max(np.abs(np.asarray(value, dtype=float)), initial=0.0))
+    if magnitude == 0:
+        return decimals
+    return int(max(decimals, min(12, -np.floor(np.log10(magnitude)) + 3)))
+
+
+def _partial(top: str, bottom: str) -> Expr:
+    return Call("d", (Var(top), Var(bottom)))
+
+
+@dataclass(frozen=True)
+class UpdateRule:
+    """Which optimizer takes the step, with its settings (PyTorch's defaults)."""
+
+    name: str = "sgd"
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self):
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.name!r}")
+
+    @property
+    def title(self) -> str:
+        return {"sgd": "Gradient descent update", "momentum": "Gradient descent with momentum: the first step",
+                "adam": "Adam: the first step"}[self.name]
+
+    @property
+    def intro(self) -> str:
+        return {
+            "sgd": "Each parameter takes a step against its gradient: p_new = p − η · ∂L/∂p.",
+            "momentum": f"A velocity v remembers past gradients: v ← μ·v + ∂L/∂p, then p_new = p − η·v "
+                        f"(μ = {self.momentum:g}). On the first step v is just the gradient.",
+            "adam": f"Adam keeps running averages of the gradient (m) and of its square (v), corrects their bias "
+                    f"toward zero, and steps by m̂/(√v̂ + ε) (β1 = {self.beta1:g}, β2 = {self.beta2:g}, "
+                    f"ε = {self.eps:g}). On the first step that is about η in the direction of −sign(∂L/∂p).",
+        }[self.name]
+
+    def optimizer(self, parameters: list[Tensor], lr: float):
+        from .. import optim
+
+        if self.name == "sgd":
+            return optim.SGD(parameters, lr=lr)
+        if self.name == "momentum":
+            return optim.SGD(parameters, lr=lr, momentum=self.momentum)
+        return optim.Adam(parameters, lr=lr, betas=(self.beta1, self.beta2), eps=self.eps)
+
+    def first_step(self, values: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> dict:
+        """Exact parameters after one step of the real optimizer."""
+        leaves = {name: tensor(np.array(value, dtype=float), requires_grad=True) for name, value in values.items()}
+        for name, leaf in leaves.items():
+            leaf.grad = tensor(np.array(grads[name], dtype=float))
+        self.optimizer(list(leaves.values()), lr).step()
+        return {name: np.asarray(leaf.data, dtype=float) for name, leaf in leaves.items()}
+
+    def lines(self, name: str, env: dict | None, decimals: int, fine: int, lr: float,
+              value_exact, grad_exact, new_exact, new_shown, shape) -> list[Equation]:
+        """The update's lines for one parameter. ``env`` holds hand values (scalars) or is None (tensors)."""
+        grad = _partial("L", name)
+        scalar = env is not None
+        if self.name == "sgd":
+            rule = Bin("-", Var(name), Bin("*", Var("η"), grad))
+            numbers = Bin("-", Var(name), Bin("*", Var("η"), Var("#g")))
+            forms = [Form(rule)] + ([Form(numbers, env)] if scalar else [])
+            return [Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown, fine if scalar else decimals,
+                             node=name, shape=shape)]
+        if self.name == "momentum":
+            velocity = f"v_{name}"
+            first = Equation("update", Var(velocity), [Form(grad)], grad_exact,
+                             env["#g"] if scalar else grad_exact, decimals, node=name, shape=shape,
+                             note="the first step: no past gradients yet, so the velocity is the gradient")
+            rule = Bin("-", Var(name), Bin("*", Var("η"), Var(velocity)))
+            numbers = Bin("-", Var(name), Bin("*", Var("η"), Var("#g")))
+            forms = [Form(rule)] + ([Form(numbers, env)] if scalar else [])
+            return [first, Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown,
+                                    fine if scalar else decimals, node=name, shape=shape)]
+        # Adam, first step (t = 1): the averages and their bias corrections, then the step,
+        # from the gradient as written above (by hand, for scalars).
+        g = np.asarray(env["#g"] if scalar else grad_exact, dtype=float)
+        m, v = (1 - self.beta1) * g, (1 - self.beta2) * g * g
+        m_hat, v_hat = m / (1 - self.beta1), v / (1 - self.beta2)
+        numbers = {"β1": self.beta1, "β2": self.beta2, "ε": self.eps, "η": lr, name: env[name] if scalar else None}
+        gname = f"#g{name}"
+        lines = []
+        steps = [
+            (f"m_{name}", Bin("*", Bin("-", Num(1.0), Var("β1")), grad),
+             Bin("*", Bin("-", Num(1.0), Var("β1")), Var(gname)), m),
+            (f"v_{name}", Bin("*", Bin("-", Num(1.0), Var("β2")), Bin("^", grad, Num(2.0))),
+             Bin("*", Bin("-", Num(1.0), Var("β2")), Bin("^", Var(gname), Num(2.0))), v),
+            (f"m̂_{name}", Bin("/", Var(f"m_{name}"), Bin("-", Num(1.0), Var("β1"))),
+             Bin("/", Var(f"#m{name}"), Bin("-", Num(1.0), Var("β1"))), m_hat),
+            (f"v̂_{name}", Bin("/", Var(f"v_{name}"), Bin("-", Num(1.0), Var("β2"))),
+             Bin("/", Var(f"#v{name}"), Bin("-", Num(1.0), Var("β2"))), v_hat),
+        ]
+        values = {gname: g, f"#m{name}": m, f"#v{name}": v}
+        for lhs, symbolic, numeric, value in steps:
+            forms = [Form(symbolic)] + ([Form(numeric, {**numbers, **values})] if scalar else [])
+            lines.append(Equation("update", Var(lhs), forms, value, value, _significant(value, fine),
+                                  node=name, shape=shape))
+        step = Bin("-", Var(name), Bin("*", Var("η"), Bin("/", Var(f"m̂_{name}"),
+                                                          Bin("+", Call("sqrt", (Var(f"v̂_{name}"),)), Var("ε")))))
+        step_numbers = Bin("-", Var(name), Bin("*", Var("η"), Bin("/", Var(f"#mh{name}"),
+                                                                   Bin("+", Call("sqrt", (Var(f"#vh{name}"),)),
+                                                                       Var("ε")))))
+        forms = [Form(step)] + ([Form(step_numbers, {**numbers, f"#mh{name}": m_hat, f"#vh{name}": v_hat},
+                                      collapse=False)] if scalar else [])
+        lines.append(Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown, fine if scalar else decimals,
+                              node=name, shape=shape))
+        return lines
