@@ -101,7 +101,10 @@ def load(path):
     if not path.exists():
         raise CheckpointError(f"load: {str(path)!r} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):  # a plain .npy file loads as one array
+            raise CheckpointError(f"load: {str(path)!r} is a single numpy array, not a chainrule checkpoint")
+        with archive:
             if _MANIFEST not in archive.files:
                 raise CheckpointError(f"load: {str(path)!r} is an .npz archive but not a chainrule checkpoint")
             manifest = json.loads(archive[_MANIFEST].tobytes().decode("utf-8"))
