@@ -168,12 +168,19 @@ def run_explain(args) -> int:
 
 
 def run_examples(args) -> int:
+    explainable, trainable = [], []
     for name in builtin_names():
         try:
-            problem = load_builtin(name)
-            print(f"{name:<10} {problem.title}")
+            explainable.append((name, load_builtin(name).title))
         except ProblemError:
-            continue  # training files for `chainrule train` live beside them
+            trainable.append(name)  # a training file for `chainrule train`, not an explain problem
+    print("For chainrule explain:")
+    for name, title in explainable:
+        print(f"  {name:<10} {title}")
+    if trainable:
+        print("For chainrule train:")
+        for name in trainable:
+            print(f"  {name}")
     print("\nTry: chainrule explain example1   (or --format markdown|json|html|svg)")
     return 0
 
