@@ -1,0 +1,423 @@
+"""The HTML page of an explanation (``Explanation.to_html``), checked in a real headless Chromium.
+
+Needs Debian's ``chromium`` (``/usr/bin/chromium``, or the path in ``$CHROMIUM``) and the Python package
+``playwright`` (the ``test`` extra; no ``playwright install``: the system Chromium is launched). The
+browser tests skip, saying why, only when one of the two is missing. The page is opened from ``file://``
+with every other request aborted and recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import struct
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from chainrule.explain import explain_problem, expression_problem, load_builtin
+from chainrule.explain.model import Note
+from chainrule.explain.page import ROOT_CLASS, to_html
+from chainrule.explain.problems import parse_problem
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEWPORT = {"width": 1280, "height": 900}
+
+MLP = {
+    "title": "A tensor-level MLP: 2 → 3 → 1",
+    "model": {"kind": "mlp", "sizes": [2, 3, 1], "activation": "tanh", "output": "sigmoid", "seed": 0},
+    "data": {"x": [[1.0, 2.0], [0.5, -1.0]], "y": [1.0, 0.0]},
+    "training": {"loss": "bce", "lr": 0.1},
+}
+
+
+def _problem(name: str):
+    if name == "mlp":
+        return parse_problem(MLP, "mlp")
+    if name == "expression":
+        return expression_problem("tanh(w*x + b)", {"w": 0.5, "x": 1.0, "b": 0.1}, target=1.0, lr=0.1)
+    return load_builtin(name)
+
+
+_CACHE: dict = {}
+
+
+def explanation(name: str):
+    if name not in _CACHE:
+        _CACHE[name] = explain_problem(_problem(name))
+    return _CACHE[name]
+
+
+def equations(data: dict) -> list[dict]:
+    return [item for s in data["sections"] for item in s["items"] if item["type"] == "equation"]
+
+
+# ---------------------------------------------------------------------------
+# Without a browser: the markup itself
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class _Balance(HTMLParser):
+    """Every element closed in order (SVG and MathML children may self-close)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        pass
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+        else:
+            self.stack.pop()
+
+
+def _css_selectors(css: str) -> list[str]:
+    selectors = []
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    for match in re.finditer(r"([^{}]+)\{", css):
+        head = match.group(1).strip()
+        if head.startswith("@"):
+            continue
+        selectors += [s.strip() for s in head.split(",")]
+    return selectors
+
+
+def test_markup_is_html5_self_contained_and_scoped():
+    html = explanation("example1").to_html()
+    assert html.startswith("<!doctype html>\n")
+    assert '<meta charset="utf-8">' in html
+    balance = _Balance()
+    balance.feed(html)
+    balance.close()
+    assert balance.errors == [] and balance.stack == []
+    # Nothing from outside: the only URL is the SVG namespace, links and sources are data: or fragments.
+    assert set(re.findall(r"https?://[^\s\"'<>)]+", html)) == {"http://www.w3.org/2000/svg"}
+    for attribute in re.findall(r"\b(?:src|href)\s*=\s*\"([^\"]*)\"", html):
+        assert attribute.startswith(("data:", "#")), attribute
+    assert "@import" not in html and "@font-face" not in html
+    # Jupyter: every style rule is scoped under the root class.
+    css = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    selectors = _css_selectors(css)
+    assert selectors and all(s.startswith("." + ROOT_CLASS) for s in selectors), [
+        s for s in selectors if not s.startswith("." + ROOT_CLASS)]
+    # Every equation is MathML with its plain-text fallback.
+    data = explanation("example1").to_dict()
+    assert html.count('<math display="block"') == len(equations(data))
+    assert html.count("data-value=") == len(equations(data))
+
+
+def test_to_html_is_what_the_explanation_and_repr_give():
+    exp = explanation("example1")
+    assert exp.to_html() == to_html(exp) == exp._repr_html_() == to_html(exp.to_dict())
+
+
+# ---------------------------------------------------------------------------
+# In Chromium
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium chromium-driver, or set $CHROMIUM)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the Python driver 'playwright' is not installed (pip install -e '.[test]')")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Opened:
+    """A page opened from file:// with every other request aborted, and what it tried and said."""
+
+    def __init__(self, browser, html: str, path: Path, *, javascript: bool = True, viewport=VIEWPORT):
+        path.write_text(html, encoding="utf-8")
+        self.url = path.as_uri()
+        self.context = browser.new_context(java_script_enabled=javascript, viewport=viewport,
+                                           reduced_motion="reduce")
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.context.set_default_timeout(5000)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}")
+                     if m.type in ("error", "warning") else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("dialog", self._dialog)
+        self.page.goto(self.url, wait_until="load")
+
+    def _route(self, route):
+        if route.request.url == self.url:
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def clean(self):
+        assert self.blocked == [], f"requests beyond the page: {self.blocked}"
+        assert self.errors == [], self.errors
+        assert self.dialogs == []
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def opened(browser, tmp_path):
+    pages = []
+
+    def open_(html: str, name: str = "page", **options) -> Opened:
+        page = Opened(browser, html, tmp_path / f"{name}.html", **options)
+        pages.append(page)
+        return page
+
+    yield open_
+    for page in pages:
+        page.close()
+
+
+def _numbers(text: str) -> list[float]:
+    text = re.sub(r"[−-]\s*", "-", text)  # MathML writes −1.0 as <mo>−</mo><mn>1.0</mn>
+    return [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", text)]
+
+
+_SHOWN = """() => Array.from(document.querySelectorAll('.cr-eq')).map(el => ({
+    value: el.getAttribute('data-value'), shown: el.getAttribute('data-shown'),
+    node: el.getAttribute('data-node'), step: el.getAttribute('data-step-index'),
+    visible: el.querySelector('.cr-math').innerText}))"""
+
+
+def check_values(page, data: dict) -> None:
+    """Every equation element carries the JSON's exact value and shows its rounded one."""
+    items = equations(data)
+    shown = page.evaluate(_SHOWN)
+    assert len(shown) == len(items)
+    step = 0
+    for element, item in zip(shown, items):
+        assert json.loads(element["value"]) == item["value"], item["text"]
+        assert element["shown"] == item["shown_text"]
+        assert element["node"] == item["node"]
+        if item["node"] is not None:
+            assert element["step"] == str(step)
+            step += 1
+        else:
+            assert element["step"] is None
+        visible = re.sub(r"\s+", "", element["visible"]).replace("−", "-")
+        expected = item["shown_text"].replace(" ", "")
+        if expected.startswith("["):  # a matrix: its numbers end the line, in order
+            wanted = _numbers(expected)
+            assert _numbers(element["visible"])[-len(wanted):] == wanted, (item["text"], element["visible"])
+        else:
+            assert expected in visible, (item["text"], element["visible"])
+    embedded = json.loads(page.locator("#explanation-data").text_content())
+    assert embedded == data
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR"
+    return struct.unpack(">II", header[16:24])
+
+
+def _state(page) -> dict:
+    return page.evaluate("""() => {
+        const eq = document.querySelectorAll('.cr-eq.current');
+        const nodes = document.querySelectorAll('.cr-node.current');
+        const edges = document.querySelectorAll('.cr-edge.current');
+        const stage = document.querySelector('.cr-stage').getBoundingClientRect();
+        const box = eq.length ? eq[0].getBoundingClientRect() : null;
+        return {
+            status: document.getElementById('status').textContent,
+            steps: Array.from(eq).map(e => e.getAttribute('data-step-index')),
+            kind: eq.length ? eq[0].getAttribute('data-kind') : null,
+            node: eq.length ? eq[0].getAttribute('data-node') : null,
+            graphNodes: Array.from(nodes).map(n => n.getAttribute('data-node-id')),
+            graphEdges: Array.from(edges).map(n => [n.getAttribute('data-from'), n.getAttribute('data-to')]),
+            inView: box ? box.top >= stage.bottom - 1 && box.bottom <= window.innerHeight + 1 : null,
+            prevDisabled: document.getElementById('prev').disabled,
+            nextDisabled: document.getElementById('next').disabled,
+        };
+    }""")
+
+
+def test_loads_offline_and_shows_the_json_values(opened):
+    exp = explanation("example1")
+    data = exp.to_dict()
+    page = opened(exp.to_html(), "example1")
+    page.clean()
+    check_values(page.page, data)
+    text = page.page.inner_text(".cr-derivation")
+    for number in ("0.622", "0.387", "1.244", "0.235", "0.292", "0.4708"):
+        assert number in text
+    assert page.page.inner_text("h1") == exp.title
+    # The graph: one box per node, showing its value and its (rounded) gradient.
+    nodes = data["graph"]["nodes"]
+    assert page.page.locator(".cr-node[data-node-id]").count() == len(nodes)
+    w = page.page.locator('.cr-node[data-node-id="w"]').text_content()
+    assert "0.5" in w and "0.292" in w
+    assert page.page.locator(".cr-edge").count() == len(data["graph"]["edges"])
+    page.clean()
+
+
+def test_step_buttons_walk_forward_then_backward(opened, tmp_path):
+    exp = explanation("example1")
+    data = exp.to_dict()
+    steps = [item for item in equations(data) if item["node"] is not None]
+    total = len(steps)
+    page = opened(exp.to_html(), "steps")
+    p = page.page
+    state = _state(p)
+    assert state["steps"] == [] and state["graphNodes"] == [] and state["prevDisabled"]
+    assert state["status"].startswith(f"{total} steps")
+    initial = state["status"]
+
+    kinds = []
+    for number in range(1, total + 1):
+        p.click("#next")
+        state = _state(p)
+        item = steps[number - 1]
+        assert state["status"].startswith(f"Step {number} of {total} — "), state["status"]
+        assert state["steps"] == [str(number - 1)]
+        assert state["node"] == item["node"] and state["kind"] == item["kind"]
+        assert state["graphNodes"] == [item["node"]]
+        assert state["graphEdges"] == ([item["edge"]] if item["edge"] else [])
+        assert state["inView"], f"step {number} is not scrolled into view"
+        kinds.append(item["kind"])
+        if item["kind"] in ("forward", "loss"):
+            assert "forward pass" in state["status"]
+        if item["kind"] in ("local", "chain", "gradient"):
+            assert "backward pass" in state["status"]
+        if number == 8:
+            shot = tmp_path / "example1-step8.png"
+            p.screenshot(path=str(shot))
+    assert state["nextDisabled"]
+    # Forward first, then backward.
+    forward = [i for i, k in enumerate(kinds) if k in ("forward", "loss")]
+    backward = [i for i, k in enumerate(kinds) if k in ("local", "chain", "gradient")]
+    assert forward and backward and max(forward) < min(backward)
+    assert kinds.index("update") > max(backward)
+
+    p.click("#prev")
+    assert _state(p)["steps"] == [str(total - 2)]
+    assert _state(p)["status"].startswith(f"Step {total - 1} of {total}")
+    p.click("#reset")
+    state = _state(p)
+    assert state["steps"] == [] and state["graphNodes"] == [] and state["status"] == initial
+    assert p.locator("#prev").is_disabled() and p.locator("#reset").is_disabled()
+
+    # The keyboard: → and ← step, from the page itself.
+    p.locator("h1").click()
+    p.keyboard.press("ArrowRight")
+    p.keyboard.press("ArrowRight")
+    assert _state(p)["steps"] == ["1"]
+    p.keyboard.press("ArrowLeft")
+    assert _state(p)["steps"] == ["0"]
+    page.clean()
+
+    width, height = _png_size(shot)
+    assert (width, height) == (VIEWPORT["width"], VIEWPORT["height"])
+    assert shot.stat().st_size > 30_000
+
+
+def test_screenshot_of_the_whole_page(opened, tmp_path):
+    page = opened(explanation("example1").to_html(), "shot")
+    shot = tmp_path / "example1-full.png"
+    page.page.screenshot(path=str(shot), full_page=True)
+    width, height = _png_size(shot)
+    assert width == VIEWPORT["width"] and height > VIEWPORT["height"]
+    assert shot.stat().st_size > 50_000
+    page.clean()
+
+
+@pytest.mark.parametrize("name", ["example3", "mlp", "example2", "expression"])
+def test_renders_and_steps_without_errors(opened, name):
+    exp = explanation(name)
+    data = exp.to_dict()
+    page = opened(exp.to_html(), name)
+    check_values(page.page, data)
+    total = sum(item["node"] is not None for item in equations(data))
+    assert total > 0
+    page.page.evaluate("n => { for (let i = 0; i < n; i++) document.getElementById('next').click(); }", total)
+    state = _state(page.page)
+    assert state["status"].startswith(f"Step {total} of {total} — ")
+    assert state["nextDisabled"]
+    if name == "mlp":  # tensors: the boxes show matrices, the equations MathML tables
+        assert page.page.locator(".cr-node .cr-matrix").count() > 0
+        assert page.page.locator(".cr-math mtable").count() > 0
+    page.clean()
+
+
+def test_without_javascript_everything_is_visible(opened):
+    exp = explanation("example1")
+    page = opened(exp.to_html(), "nojs", javascript=False)
+    p = page.page
+    count = p.locator(".cr-eq").count()
+    assert count == len(equations(exp.to_dict()))
+    assert all(p.locator(".cr-eq").nth(i).is_visible() for i in range(count))
+    assert p.locator("svg.cr-graph").is_visible()
+    assert not p.locator("#next").is_visible()  # no stepping without a script
+    assert "0.4708" in p.inner_text(".cr-derivation")
+    page.clean()
+
+
+def test_hostile_text_is_escaped(opened):
+    exp = explain_problem(load_builtin("example1"))
+    exp.title = 'Tom & "Jerry" </script><script>alert(1)</script>'
+    exp.description = '<img src="x" onerror="alert(2)"> a < b && c > d'
+    exp.sections[0].items.append(Note('<b>not bold</b> & "quoted" \'single\''))
+    exp.graph.nodes[2]["expression"] = '<tspan>w</tspan> & "x"'
+    exp.graph.edges[0]["label"] = '</text><script>alert(3)</script>'
+    data = exp.to_dict()
+    page = opened(exp.to_html(), "hostile")
+    p = page.page
+    assert p.inner_text("h1") == exp.title
+    assert p.title() == exp.title
+    assert p.inner_text(".cr-description") == exp.description
+    assert '<b>not bold</b> & "quoted"' in p.inner_text(".cr-derivation")
+    assert p.locator("img").count() == 0 and p.locator(".cr-derivation b").count() == 0
+    assert p.locator("script").count() == 2  # the JSON and the page's own
+    assert '<tspan>w</tspan> & "x"' in p.locator('.cr-node[data-node-id="z"]').text_content()
+    assert json.loads(p.locator("#explanation-data").text_content()) == data
+    page.clean()
+
+
+def test_two_pages_in_one_notebook_keep_to_themselves(opened):
+    """What Jupyter does with _repr_html_: the page's markup inside an output cell, twice."""
+    first, second = explanation("example1").to_html(), explanation("example3").to_html()
+    host = ("<!doctype html><html><head><meta charset='utf-8'><title>notebook</title></head><body>"
+            "<p id='host'>a notebook cell</p>"
+            f"<div class='output' id='out1'>{first}</div><div class='output' id='out2'>{second}</div>"
+            "</body></html>")
+    plain = opened("<!doctype html><html><body><p id='host'>a notebook cell</p></body></html>", "plain")
+    style = ("() => { const b = getComputedStyle(document.body), h = getComputedStyle(document.getElementById('host'));"
+             " return [b.margin, b.fontFamily, b.backgroundColor, h.fontFamily, h.fontSize, h.color]; }")
+    before = plain.page.evaluate(style)
+    page = opened(host, "notebook")
+    p = page.page
+    assert p.evaluate(style) == before  # the page's CSS leaves the notebook alone
+    assert p.locator(f".{ROOT_CLASS}[data-cr-ready='1']").count() == 2
+    p.click("#out2 .cr-next")
+    p.click("#out2 .cr-next")
+    assert p.inner_text("#out2 .cr-status").startswith("Step 2 of ")
+    assert p.locator("#out1 .current").count() == 0
+    assert p.inner_text("#out1 .cr-status").endswith("walk through them.")
+    page.clean()
+    plain.clean()
