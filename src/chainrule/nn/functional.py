@@ -134,8 +134,11 @@ def hinge_loss(score, target, reduction: str = "mean", margin: float = 1.0) -> T
     """
     score, target = _pair(score, target, "hinge_loss")
     labels = np.asarray(target.data)
-    if np.all(np.isin(labels, (0, 1))) and np.any(labels == 0):
-        target = _new(np.asarray(2 * labels - 1, dtype=score.dtype))
-    elif not np.all(np.isin(labels, (-1, 1))):
-        raise ValueError("hinge_loss: labels must be −1/+1 (or 0/1)")
+    # Comparisons rather than np.isin, which costs ~20 µs a call on small arrays.
+    positive = labels == 1
+    if not np.all(positive | (labels == -1)):
+        if np.all(positive | (labels == 0)):  # 0/1 labels, with at least one 0
+            target = _new(np.asarray(2 * labels - 1, dtype=score.dtype))
+        else:
+            raise ValueError("hinge_loss: labels must be −1/+1 (or 0/1)")
     return _reduce((margin - target * score).relu(), reduction, "hinge_loss")

@@ -45,18 +45,20 @@ def _sample_matmul(rng, shape):
     return [uniform(rng, s) for s in shapes], {}
 
 
-def _linear(x, w, b=None):
+def _linear(x, w, b=None, input_grad=True):
     out = x @ w.T
     if b is not None:
         out += b
     return out
 
 
-def _linear_vjp(g, out, x, w, b=None):
+def _linear_vjp(g, out, x, w, b=None, input_grad=True):
     # Flatten any leading batch axes: the weight gradient sums over all of them.
     g2 = g.reshape(-1, g.shape[-1])
     grad_w = g2.T @ x.reshape(-1, x.shape[-1])
-    grad_x = g @ w
+    # ``input_grad=False`` (set by nn.Linear when its input needs no gradient, as the data of
+    # a first layer does) skips g @ W: in a first layer it is the largest product of the backward pass.
+    grad_x = g @ w if input_grad else None
     if b is None:
         return grad_x, grad_w
     return grad_x, grad_w, g2.sum(axis=0)
