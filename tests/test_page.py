@@ -221,7 +221,7 @@ def check_values(page, data: dict) -> None:
         else:
             assert element["step"] is None
         visible = re.sub(r"\s+", "", element["visible"]).replace("−", "-")
-        expected = item["shown_text"].replace(" ", "")
+        expected = item["shown_text"].replace(" ", "").replace("−", "-")
         if expected.startswith("["):  # a matrix: its numbers end the line, in order
             wanted = _numbers(expected)
             assert _numbers(element["visible"])[-len(wanted):] == wanted, (item["text"], element["visible"])

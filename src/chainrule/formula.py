@@ -506,7 +506,7 @@ _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _GREEK_LATEX = {
     "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon", "η": r"\eta",
     "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "σ": r"\sigma", "τ": r"\tau", "ω": r"\omega",
-    "alpha": r"\alpha", "beta": r"\beta", "eta": r"\eta", "lr": r"\eta", "lambda": r"\lambda",
+    "ℓ": r"\ell", "alpha": r"\alpha", "beta": r"\beta", "eta": r"\eta", "lr": r"\eta", "lambda": r"\lambda",
 }
 _HAT = "\u0302"
 
@@ -694,22 +694,83 @@ def _literal(value: float) -> str:
     return repr(float(value))
 
 
+_NAME_PARTS = re.compile(r"(?P<base>[^\W\d_]\u0302?|[^\W\d_]+?)(?P<index>\d*)(?:_(?P<suffix>\w+))?")
+
+
+def name_parts(name: str) -> tuple[str, bool, str, str]:
+    """(base letter(s), has a hat, index digits, suffix): ``m̂_w`` → ("m", True, "", "w"), ``w1_new`` → ("w", …)."""
+    match = _NAME_PARTS.fullmatch(name)
+    if match is None:
+        return name, False, "", ""
+    base = match.group("base")
+    hat = base == "ŷ" or base.endswith(_HAT)
+    base = "y" if base == "ŷ" else base.replace(_HAT, "")
+    return base, hat, match.group("index"), match.group("suffix") or ""
+
+
+def _is_word(suffix: str) -> bool:
+    return len(suffix) >= 3 and suffix.isalpha()
+
+
 def latex_name(name: str) -> str:
-    """``ŷ`` → ``\\hat{y}``, ``w1`` → ``w_{1}``, ``w_new`` → ``w_{\\text{new}}``, ``η`` → ``\\eta``."""
+    """``ŷ`` → ``\\hat{y}``, ``w1`` → ``w_{1}``, ``w1_new`` → ``w_{1}^{\\text{new}}``, ``η`` → ``\\eta``."""
     if name in _GREEK_LATEX:
         return _GREEK_LATEX[name]
-    if _HAT in name or name == "ŷ":
-        base = name.replace("ŷ", "y").replace(_HAT, "")
-        return rf"\hat{{{latex_name(base)}}}"
-    match = re.fullmatch(r"([^\W\d_]+)_?(\d+)", name)
-    if match:
-        return f"{latex_name(match.group(1))}_{{{match.group(2)}}}"
-    if "_" in name:
-        head, _, tail = name.partition("_")
-        return rf"{latex_name(head)}_{{\text{{{tail}}}}}"
-    if len(name) > 1 and name.isascii():
-        return rf"\mathrm{{{name}}}"
-    return name
+    base, hat, index, suffix = name_parts(name)
+    text = _GREEK_LATEX.get(base, base)
+    if len(base) > 1 and base.isascii():
+        text = rf"\mathrm{{{base}}}"
+    if hat:
+        text = rf"\hat{{{text}}}"
+    subscript = index
+    superscript = ""
+    if suffix:
+        rendered = rf"\text{{{suffix}}}" if _is_word(suffix) else latex_name(suffix)
+        if index:
+            superscript = rendered
+        else:
+            subscript = rendered
+    if subscript:
+        text += f"_{{{subscript}}}"
+    if superscript:
+        text += f"^{{{superscript}}}"
+    return text
+
+
+def mathml_name(name: str) -> str:
+    """The same name as presentation MathML: ``w1_new`` → w with subscript 1 and superscript new."""
+    base, hat, index, suffix = name_parts(name)
+    core = f"<mi>{escape(base)}</mi>"
+    if hat:
+        core = f'<mover accent="true">{core}<mo>^</mo></mover>'
+    sub = f"<mn>{index}</mn>" if index else ""
+    sup = ""
+    if suffix:
+        rendered = f"<mtext>{escape(suffix)}</mtext>" if _is_word(suffix) else mathml_name(suffix)
+        if index:
+            sup = rendered
+        else:
+            sub = rendered
+    if sub and sup:
+        return f"<msubsup>{core}<mrow>{sub}</mrow><mrow>{sup}</mrow></msubsup>"
+    if sub:
+        return f"<msub>{core}<mrow>{sub}</mrow></msub>"
+    return core
+
+
+def _mathml_tokens(text: str) -> str:
+    """Literal template text as MathML tokens: letters <mi>, digits <mn>, the rest <mo>."""
+    out = []
+    for char in text:
+        if char.isspace():
+            continue
+        if char.isalpha():
+            out.append(f"<mi>{escape(char)}</mi>")
+        elif char.isdigit():
+            out.append(f"<mn>{char}</mn>")
+        else:
+            out.append(f"<mo>{escape(char)}</mo>")
+    return "".join(out)
 
 
 class _Latex(_Renderer):
@@ -753,15 +814,7 @@ class _MathML(_Renderer):
         return f"<mn>{escape(text)}</mn>"
 
     def name(self, name):
-        if name == "ŷ":
-            return '<mover accent="true"><mi>y</mi><mo>^</mo></mover>'
-        match = re.fullmatch(r"([^\W\d_]+)_?(\d+)", name)
-        if match:
-            return f"<msub><mi>{escape(match.group(1))}</mi><mn>{match.group(2)}</mn></msub>"
-        if "_" in name:
-            head, _, tail = name.partition("_")
-            return f"<msub><mi>{escape(head)}</mi><mtext>{escape(tail)}</mtext></msub>"
-        return f"<mi>{escape(name)}</mi>"
+        return mathml_name(name)
 
     def paren(self, inner):
         return f"<mrow><mo>(</mo>{inner}<mo>)</mo></mrow>"
@@ -770,15 +823,26 @@ class _MathML(_Renderer):
         return f"<mrow><mo>−</mo>{inner}</mrow>"
 
     def call(self, function, args, expr=None):
-        # MathML has no template language; text templates are split around
-        # their placeholders, literal parts becoming operators.
+        if function.name == "d":
+            return f"<mfrac><mrow><mo>∂</mo>{args[0]}</mrow><mrow><mo>∂</mo>{args[1]}</mrow></mfrac>"
+        if function.name == "sqrt":
+            return f"<msqrt>{args[0]}</msqrt>"
+        if function.name == "T":
+            return f"<msup><mrow>{args[0]}</mrow><mi>T</mi></msup>"
+        if function.name == "sigmoid":
+            return f"<mrow><mi>σ</mi><mo>(</mo>{args[0]}<mo>)</mo></mrow>"
+        # Other functions follow their text template: literal parts become tokens.
         pieces = re.split(r"(\{\d\})", function.text)
         out = []
         for piece in pieces:
             if re.fullmatch(r"\{\d\}", piece):
                 out.append(args[int(piece[1:-1])])
             elif piece:
-                out.append(f"<mo>{escape(piece)}</mo>" if not piece.isalpha() else f"<mi>{escape(piece)}</mi>")
+                word = re.fullmatch(r"([^\W\d_]{2,})(\W*)", piece)
+                if word:  # a function name such as tanh or exp: one identifier
+                    out.append(f"<mi>{escape(word.group(1))}</mi>{_mathml_tokens(word.group(2))}")
+                else:
+                    out.append(_mathml_tokens(piece))
         return "<mrow>" + "".join(out) + "</mrow>"
 
     def fraction(self, left, right, lprec, rprec):

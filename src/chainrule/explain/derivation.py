@@ -123,12 +123,24 @@ class _Common:
         return np.zeros(node.shape) if grad is None else np.asarray(grad, dtype=float)
 
     def _shown_gradients(self) -> dict[str, object]:
+        """∂L/∂v as the text wrote it, for every node that needs one (the picture shows these).
+
+        Lines of the chain rule give their own numbers; any other node gets the
+        same hand arithmetic: the sum over its consumers of ∂L/∂c · ∂c/∂v, rounded.
+        """
         found = {key[len("∂L/∂"):]: value for key, value in self.shown.items() if key.startswith("∂L/∂")}
+        local_values = getattr(self, "local_values", None)
+        if local_values is None:  # tensors: the exact gradients are what the text shows
+            return found
         root = self.graph.root
-        for consumer, argument in ((root, a) for a in self.graph.arguments(root)):
-            key = (consumer.name, argument.name)
-            if argument.name not in found and key in getattr(self, "local_values", {}):
-                found[argument.name] = self.local_values[key]
+        found[root.name] = 1.0
+        for node in reversed(self.graph.visible):
+            if node.name in found or not node.tensor.requires_grad:
+                continue
+            total = 0.0
+            for consumer in self.graph.visible_consumers(node):
+                total += float(found.get(consumer.name, 0.0)) * float(local_values.get((consumer.name, node.name), 0.0))
+            found[node.name] = float(self.rounding(total))
         return found
 
     def given_section(self) -> Section:

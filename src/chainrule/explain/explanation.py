@@ -228,7 +228,7 @@ def _form_mathml(form: Form, decimals: int) -> str:
 def _result_text(equation: Equation) -> str:
     value = np.asarray(equation.shown)
     if value.size <= 1:
-        return equation.shown_text()
+        return _minus(equation.shown_text())
     if _is_small(value, equation.detail):
         return format_value(value, equation.decimals)
     return _summary_text(value, equation.decimals)
