@@ -73,3 +73,45 @@ def test_a_wrong_vjp_is_caught_by_the_checker():
 
     with pytest.raises(GradcheckError, match=r"input 0.*element \(0,\)"):
         gradcheck(wrong_square, [np.array([1.0, 2.0])])
+
+
+@pytest.mark.parametrize("name", [n for n in RULE_NAMES if RULES[n].selective])
+def test_selective_rules_skip_only_the_gradients_nobody_needs(name):
+    import itertools
+
+    rule = RULES[name]
+    for seed in range(4):
+        arrays, attrs = rule.sample(np.random.default_rng(seed), (2, 3))
+        out = rule.forward(*arrays, **attrs)
+        g = np.random.default_rng(seed + 100).normal(size=np.shape(out))
+        full = rule.vjp(g, out, *arrays, needs=(True,) * len(arrays), **attrs)
+        for needs in itertools.product((True, False), repeat=len(arrays)):
+            partial = rule.vjp(g, out, *arrays, needs=needs, **attrs)
+            for wanted, got, reference in zip(needs, partial, full):
+                if wanted:
+                    np.testing.assert_array_equal(got, reference)
+                else:
+                    assert got is None
+
+
+def test_the_engine_tells_a_selective_rule_which_inputs_need_gradients():
+    import chainrule as cr
+
+    seen = []
+    rule = RULES["linear"]
+    original = rule.vjp
+
+    def spy(*args, needs, **kwargs):
+        seen.append(needs)
+        return original(*args, needs=needs, **kwargs)
+
+    object.__setattr__(rule, "vjp", spy)  # Rule is a frozen dataclass
+    try:
+        x = cr.tensor(np.ones((4, 3)))  # data: no gradient wanted
+        w = cr.tensor(np.ones((2, 3)), requires_grad=True)
+        b = cr.tensor(np.zeros(2), requires_grad=True)
+        cr.linear(x, w, b).sum().backward()
+    finally:
+        object.__setattr__(rule, "vjp", original)
+    assert seen == [(False, True, True)]
+    assert w.grad.tolist() == [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]

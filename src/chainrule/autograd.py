@@ -121,7 +121,10 @@ def backward(root, gradient, keep: dict | None = None) -> None:
             if ctx is None:
                 continue
         rule, inputs, attrs, _ = ctx
-        if len(inputs) == 2:  # the common case, without building a list
+        if rule.selective:  # skip gradients no input wants (x·Wᵀ with x the data)
+            needs = tuple(t.requires_grad for t in inputs)
+            input_grads = rule.vjp(g, node.data, *[t.data for t in inputs], needs=needs, **attrs)
+        elif len(inputs) == 2:  # the common case, without building a list
             first, second = inputs
             input_grads = rule.vjp(g, node.data, first.data, second.data, **attrs)
         else:

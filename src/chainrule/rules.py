@@ -5,7 +5,9 @@ A ``Rule`` carries four things:
 
 * ``forward(*arrays, **attrs)``: the value, on raw numpy arrays;
 * ``vjp(g, out, *arrays, **attrs)``: one gradient per input (``None`` for an input
-  that is not differentiable, such as ``where``'s condition). ``g`` is the
+  that is not differentiable, such as ``where``'s condition). A ``selective``
+  rule also takes ``needs``, which inputs want a gradient, and returns ``None``
+  for the others. ``g`` is the
   gradient of the loss with respect to ``out``. A rule may return gradients in
   the *broadcast* shape; the engine sums them back to each input's shape in one
   place (``autograd.unbroadcast``), so no rule repeats that logic;
@@ -46,6 +48,9 @@ class Rule:
     constant_inputs: frozenset[int] = field(default_factory=frozenset)
     #: Takes any number of inputs (concatenate, stack); they share the one formula.
     variadic: bool = False
+    #: The VJP accepts ``needs=(bool, …)`` and skips the gradients of inputs that
+    #: need none: worth it where one costs a matrix product (x·Wᵀ with x the data).
+    selective: bool = False
 
     def __repr__(self) -> str:
         return f"Rule({self.name!r})"
@@ -74,6 +79,7 @@ def rule(
     elementwise: bool = False,
     notation: str | None = None,
     variadic: bool = False,
+    selective: bool = False,
     doc: str = "",
 ) -> Rule:
     """Declare a primitive and add it to ``RULES``. Formulas are parsed here, once."""
@@ -93,6 +99,7 @@ def rule(
         notation=None if notation is None else parse(notation),
         doc=doc,
         variadic=variadic,
+        selective=selective,
         constant_inputs=frozenset(i for i, f in enumerate(formulas) if f is None),
     )
     RULES[name] = entry

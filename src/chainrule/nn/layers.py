@@ -8,19 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import functional as F
-from ..autograd import GradMode
-from ..rules import RULES
-from ..tensor import Tensor, _apply, as_tensor
+from ..tensor import Tensor, as_tensor
 from .module import Module, Parameter
 
 __all__ = [
     "Linear", "Sequential", "MLP", "Neuron", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Identity",
     "activation_module", "ACTIVATIONS",
 ]
-
-
-_LINEAR = RULES["linear"]
-_NO_INPUT_GRAD = {"input_grad": False}
 
 
 def _generator(seed=None, rng=None) -> np.random.Generator:
@@ -60,15 +54,7 @@ class Linear(Module):
         self.bias = Parameter(generator.uniform(-bound, bound, self.out_features), dtype=dtype) if bias else None
 
     def forward(self, x) -> Tensor:
-        x = as_tensor(x)
-        weight, bias = self.weight, self.bias
-        if (x.requires_grad or not GradMode.enabled or not isinstance(weight, Tensor) or weight.ndim != 2
-                or x.ndim == 0 or x.shape[-1] != weight.shape[1]
-                or (bias is not None and (not isinstance(bias, Tensor) or bias.shape != (weight.shape[0],)))):
-            return F.linear(x, weight, bias)  # the general case, and its error messages
-        # The input needs no gradient (the data, in a first layer): record the product with
-        # input_grad=False, so that backward skips g·W, which nothing would use.
-        return _apply(_LINEAR, (x, weight) if bias is None else (x, weight, bias), _NO_INPUT_GRAD)
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

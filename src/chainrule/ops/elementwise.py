@@ -30,6 +30,12 @@ def _pow_vjp(g, out, a, b):
     return grad_a, grad_b
 
 
+def _relu_grad(g, x):
+    # A multiplication by the mask is several times faster than np.where on a
+    # large array; it gives −0.0 where np.where gives 0.0, which compares equal.
+    return g * (x > 0)
+
+
 def _sample_pow(rng, shape):
     base = uniform(rng, shape, 0.5, 2.0)
     exponent = uniform(rng, shape if rng.random() < 0.5 else shape[-1:], -2.0, 2.0)
@@ -98,7 +104,7 @@ rule("sigmoid", forward=sigmoid_array, vjp=lambda g, out, x: (g * out * (1 - out
      notation="sigmoid(x)")
 rule("tanh", forward=np.tanh, vjp=lambda g, out, x: (g * (1 - out * out),), inputs=("x",),
      formulas=("1 - tanh(x)^2",), sample=unary(), elementwise=True, notation="tanh(x)")
-rule("relu", forward=lambda x: np.maximum(x, 0), vjp=lambda g, out, x: (np.where(x > 0, g, 0),),
+rule("relu", forward=lambda x: np.maximum(x, 0), vjp=lambda g, out, x: (_relu_grad(g, x),),
      inputs=("x",), formulas=("step(x)",), sample=unary(margin=0.05), elementwise=True, notation="relu(x)")
 rule("leaky_relu", forward=_leaky_relu_forward,
      vjp=lambda g, out, x, slope=0.01: (np.where(x > 0, g, g * slope),), inputs=("x",),
