@@ -32,7 +32,7 @@ from .formula import Expr, parse
 __all__ = ["Rule", "RULES", "rule", "get_rule"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Rule:
     name: str
     forward: Callable

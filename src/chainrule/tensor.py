@@ -58,6 +58,9 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     return array[()] if array.ndim == 0 else array
 
 
+_object_new = object.__new__
+
+
 def _new(data, ctx=None, requires_grad=False) -> Tensor:
     """Wrap an array without copying or validating it (the engine's fast path)."""
     t = object.__new__(Tensor)
@@ -108,9 +111,13 @@ def _binary(rule, a: Tensor, b) -> Tensor:
         out = rule.forward(a.data, b.data)
     except ValueError:
         raise ValueError(f"{rule.name}: shapes {a.shape} and {b.shape} do not broadcast") from None
+    t = _object_new(Tensor)  # _new, inlined
+    t.data, t.grad, t.name, t._retain = out, None, None, False
     if GradMode.enabled and (a.requires_grad or b.requires_grad):
-        return _new(out, (rule, (a, b), _EMPTY, next_sequence()), True)
-    return _new(out)
+        t.requires_grad, t._ctx = True, (rule, (a, b), _EMPTY, next_sequence())
+    else:
+        t.requires_grad, t._ctx = False, None
+    return t
 
 
 def _reflected(rule, a: Tensor, b) -> Tensor:
@@ -298,12 +305,14 @@ class Tensor:
                 "(and compute it outside no_grad())"
             )
         if gradient is None:
-            if np.size(self.data) != 1:
+            data = self.data
+            if data.size != 1:
                 raise RuntimeError(
                     f"backward: the output has shape {self.shape}, so its gradient is ambiguous; "
                     "reduce it to a scalar first (e.g. .sum()) or pass gradient= with that shape"
                 )
-            gradient = np.ones_like(self.data)[()]
+            # ∂L/∂L = 1, in L's own dtype (a numpy scalar for a 0-d loss: the cheap path).
+            gradient = data.dtype.type(1) if data.ndim == 0 else np.ones_like(data)
         else:
             gradient = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
