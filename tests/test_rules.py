@@ -1,5 +1,7 @@
 """Every rule of the table: complete, gradient-checked, and its formula agrees with its VJP."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -68,7 +70,7 @@ def test_a_wrong_vjp_is_caught_by_the_checker():
         if out._ctx is None:  # the checker's own evaluations run under no_grad
             return out
         rule, inputs, attrs, sequence = out._ctx
-        fake = type(rule)(**{**rule.__dict__, "vjp": lambda g, o, a, b: (g * b, g * b * 1.5)})
+        fake = dataclasses.replace(rule, vjp=lambda g, o, a, b: (g * b, g * b * 1.5))
         return _new(out.data, (fake, inputs, attrs, sequence), True)
 
     with pytest.raises(GradcheckError, match=r"input 0.*element \(0,\)"):
