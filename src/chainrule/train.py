@@ -177,14 +177,14 @@ def evaluate(model, loss_fn, X, y, *, batch_size: int = 4096) -> dict[str, float
     return result
 
 
-def _batches(n: int, mode: str, batch_size: int | None, shuffle: bool, seed, epoch: int) -> list[np.ndarray]:
-    if mode == "batch":
-        order = np.arange(n)
-        return [order]
+def _batches(n: int, mode: str, batch_size: int | None, shuffle: bool, seed, epoch: int) -> list:
+    """The samples of each update: slices in order (views, no copy), or index arrays when shuffled."""
+    size = {"batch": n, "stochastic": 1}.get(mode, batch_size)
+    if not shuffle or mode == "batch":
+        return [slice(start, start + size) for start in range(0, n, size)]
     # Each epoch's order depends only on (seed, epoch), so a resumed run
     # shuffles exactly as an uninterrupted one.
-    order = np.random.default_rng([0 if seed is None else seed, epoch]).permutation(n) if shuffle else np.arange(n)
-    size = 1 if mode == "stochastic" else batch_size
+    order = np.random.default_rng([0 if seed is None else seed, epoch]).permutation(n)
     return [order[start:start + size] for start in range(0, n, size)]
 
 
@@ -277,7 +277,8 @@ def fit(
             step_losses, sizes = [], []
             for step, index in enumerate(_batches(len(X), mode, batch_size, shuffle, seed, epoch)):
                 optimizer.zero_grad()
-                loss = _loss_on(model, loss_fn, X[index], y[index])
+                inputs, targets = X[index], y[index]
+                loss = _loss_on(model, loss_fn, inputs, targets)
                 value = loss.item()
                 if not math.isfinite(value):
                     history.stop_reason = f"loss became {value} at epoch {epoch + 1}, step {step + 1}"
@@ -291,7 +292,7 @@ def fit(
                 optimizer.step()
                 history.step_loss.append(value)
                 step_losses.append(value)
-                sizes.append(len(index))
+                sizes.append(len(inputs))
             history.epoch_loss.append(float(np.average(step_losses, weights=sizes)))
             if classification:
                 history.metrics.setdefault("accuracy", []).append(evaluate(model, loss_fn, X, y)["accuracy"])
