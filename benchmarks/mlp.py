@@ -67,6 +67,8 @@ import time
 
 import numpy as np
 
+from common import max_difference, torch_mlp
+
 SIZES = (784, 256, 128, 10)
 LR = 0.01
 
@@ -76,11 +78,6 @@ def make_data(samples: int, seed: int):
     X = rng.standard_normal((samples, SIZES[0]), dtype=np.float32)
     y = rng.integers(0, SIZES[-1], size=samples, dtype=np.int64)
     return X, y
-
-
-def max_difference(weights, others) -> float:
-    """The largest |a − b| over matching parameters of two [(W, b), ...] lists."""
-    return max(float(np.max(np.abs(a - b))) for pair, other in zip(weights, others) for a, b in zip(pair, other))
 
 
 def make_weights(seed: int):
@@ -177,17 +174,7 @@ def make_chainrule_fit(X, y, initial, batch_size):
 def make_torch(X, y, initial, batch_size):
     import torch
 
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
-        layers.append(torch.nn.Linear(n_in, n_out, dtype=torch.float32))
-        if i < len(SIZES) - 2:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    linears = [layer for layer in layers if isinstance(layer, torch.nn.Linear)]
-    with torch.no_grad():
-        for layer, (W, b) in zip(linears, initial):
-            layer.weight.copy_(torch.from_numpy(W))
-            layer.bias.copy_(torch.from_numpy(b))
+    model, linears = torch_mlp(SIZES, initial, torch.float32)
     loss_fn = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)

@@ -32,6 +32,8 @@ import time
 
 import numpy as np
 
+from common import max_difference, torch_mlp
+
 SIZES = (2, 16, 16, 1)
 STEPS = 100
 ALPHA = 1e-4  # L2 regularisation strength
@@ -50,11 +52,6 @@ def make_problem(seed: int):
     rng = np.random.default_rng(seed + 1)
     weights = [(rng.uniform(-1.0, 1.0, (n_out, n_in)), np.zeros(n_out)) for n_in, n_out in zip(SIZES[:-1], SIZES[1:])]
     return X, y, weights
-
-
-def max_difference(weights, others) -> float:
-    """The largest |a − b| over matching parameters of two [(W, b), ...] lists."""
-    return max(float(np.max(np.abs(a - b))) for pair, other in zip(weights, others) for a, b in zip(pair, other))
 
 
 def numpy_loss_and_accuracy(X, y, weights):
@@ -111,17 +108,7 @@ def make_torch(X, y, initial):
     import torch
 
     torch.manual_seed(0)
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
-        layers.append(torch.nn.Linear(n_in, n_out, dtype=torch.float64))
-        if i < len(SIZES) - 2:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    linears = [layer for layer in layers if isinstance(layer, torch.nn.Linear)]
-    with torch.no_grad():
-        for layer, (W, b) in zip(linears, initial):
-            layer.weight.copy_(torch.from_numpy(W))
-            layer.bias.copy_(torch.from_numpy(b))
+    model, linears = torch_mlp(SIZES, initial, torch.float64)
     params = list(model.parameters())
     inputs = torch.from_numpy(X)
     targets = torch.from_numpy(y.reshape(-1, 1))

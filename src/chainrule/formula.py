@@ -103,7 +103,7 @@ class Expr:
 
     def rename(self, mapping: Mapping[str, str]) -> Expr:
         """The same formula with variables renamed (unknown names are kept)."""
-        return _rename(self, mapping)
+        return _substitute(self, {old: Var(new) for old, new in mapping.items()})
 
     def __str__(self) -> str:
         return self.to_text()
@@ -367,18 +367,6 @@ def _collect_names(expr: Expr, found: set[str]) -> None:
     elif isinstance(expr, Call):
         for arg in expr.args:
             _collect_names(arg, found)
-
-
-def _rename(expr: Expr, mapping: Mapping[str, str]) -> Expr:
-    if isinstance(expr, Var):
-        return Var(mapping.get(expr.name, expr.name))
-    if isinstance(expr, Neg):
-        return Neg(_rename(expr.operand, mapping))
-    if isinstance(expr, Bin):
-        return Bin(expr.op, _rename(expr.left, mapping), _rename(expr.right, mapping))
-    if isinstance(expr, Call):
-        return Call(expr.fn, tuple(_rename(a, mapping) for a in expr.args))
-    return expr
 
 
 _BINARY = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import math
 from pathlib import Path
 
 from ..explain import (
@@ -20,7 +19,7 @@ from ..explain import (
 from ..explain.exercises import answers_template, check_answers, load_answers, worksheet_markdown
 from ..explain.problems import LOSSES
 from ..formula import FormulaSyntaxError
-from .common import CommandError, use_color, write_output
+from .common import CommandError, finite_number, use_color, write_output
 
 FORMATS = ("text", "markdown", "json", "dot", "svg", "png", "html")
 
@@ -39,7 +38,7 @@ def register(subparsers) -> None:
     explain.add_argument("--steps", type=_steps, metavar="N", help="gradient-descent steps to take (default 1)")
     explain.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE", dest="assignments",
                          help="values of the expression's names")
-    explain.add_argument("--target", dest="y", type=_number, metavar="Y", help="the target y (adds a loss)")
+    explain.add_argument("--target", dest="y", type=finite_number, metavar="Y", help="the target y (adds a loss)")
     explain.add_argument("--loss", choices=LOSSES, help="loss against the target (default: mse, the seed's)")
     explain.add_argument("--lr", type=_positive, metavar="η", help="learning rate: adds the update and the check")
     explain.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
@@ -68,18 +67,8 @@ def register(subparsers) -> None:
     worksheet.set_defaults(run=run_worksheet)
 
 
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
 def _positive(text: str) -> float:
-    value = _number(text)
+    value = finite_number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return value
@@ -114,7 +103,7 @@ def resolve_problem(target: str, args=None):
         if not sep or not name.strip():
             raise CommandError(f"--set {assignment!r}: expected NAME=VALUE")
         try:
-            values[name.strip()] = _number(value)
+            values[name.strip()] = finite_number(value)
         except argparse.ArgumentTypeError as error:
             raise CommandError(f"--set {name.strip()}: {error}") from None
     params = [p.strip() for p in args.params.split(",") if p.strip()] if getattr(args, "params", None) else None

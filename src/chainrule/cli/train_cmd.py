@@ -96,7 +96,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CommandError
+from .common import CommandError, finite_number
 
 __all__ = ["register", "run"]
 
@@ -303,21 +303,11 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _finite(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
 def _test_size(text: str):
     try:
         return int(text)
     except ValueError:
-        return _finite(text)
+        return finite_number(text)
 
 
 # flag destination → (table, key)
@@ -348,9 +338,9 @@ def register(subparsers) -> None:
     training = parser.add_argument_group("training")
     training.add_argument("--loss", help="mse, l1, huber, bce, bce_with_logits, cross_entropy or hinge")
     training.add_argument("--optimizer", help="sgd, momentum, adam, adamw or rmsprop")
-    training.add_argument("--lr", type=_finite, help="learning rate")
-    training.add_argument("--momentum", type=_finite)
-    training.add_argument("--weight-decay", type=_finite)
+    training.add_argument("--lr", type=finite_number, help="learning rate")
+    training.add_argument("--momentum", type=finite_number)
+    training.add_argument("--weight-decay", type=finite_number)
     training.add_argument("--mode", help="batch, stochastic or minibatch")
     training.add_argument("--batch-size", type=int, help="mini-batch size (default 32)")
     training.add_argument("--epochs", type=int)
@@ -366,7 +356,7 @@ def register(subparsers) -> None:
     data.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                       help="rescale features to mean 0 and standard deviation 1")
     data.add_argument("--samples", type=int, help="number of points of a toy data set")
-    data.add_argument("--noise", type=_finite, help="noise of a toy data set")
+    data.add_argument("--noise", type=finite_number, help="noise of a toy data set")
     output = parser.add_argument_group("output")
     output.add_argument("--save", metavar="FILE", help="save the model, optimizer state and settings (.npz)")
     output.add_argument("--plot", metavar="FILE", help="draw the loss curve(s) to an image file (needs matplotlib)")

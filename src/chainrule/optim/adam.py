@@ -73,13 +73,7 @@ class Adam(Optimizer):
     def _update_array(self, p, g, state, hyper) -> None:
         lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = hyper
         step = state["step"] = state["step"] + 1
-        if weight_decay != 0 and not self._decoupled:
-            t = self._scratch(p, 0)
-            np.multiply(p, weight_decay, out=t)
-            (np.subtract if maximize else np.add)(t, g, out=t)  # ∓g + λθ
-            g = t
-        elif maximize:
-            g = np.negative(g, out=self._scratch(p, 0))
+        g = self._followed_gradient(p, g, 0 if self._decoupled else weight_decay, maximize)
         if weight_decay != 0 and self._decoupled:
             np.multiply(p, 1.0 - lr * weight_decay, out=p)
         m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -99,13 +93,9 @@ class Adam(Optimizer):
     def _update_scalar(self, p, g, state, hyper):
         lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = hyper
         step = state["step"] = state["step"] + 1
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            if self._decoupled:
-                p = p * (1.0 - lr * weight_decay)
-            else:
-                g = g + weight_decay * p
+        g = self._followed_gradient(p, g, 0 if self._decoupled else weight_decay, maximize)
+        if weight_decay != 0 and self._decoupled:
+            p = p * (1.0 - lr * weight_decay)
         m = state["exp_avg"]
         m = state["exp_avg"] = m + (1.0 - beta1) * (g - m)
         v = state["exp_avg_sq"] = state["exp_avg_sq"] * beta2 + (1.0 - beta2) * g * g

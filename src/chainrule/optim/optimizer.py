@@ -316,6 +316,25 @@ class Optimizer:
             view = self._scratch_views[key] = flat[: like.size].reshape(like.shape)
         return view
 
+    def _followed_gradient(self, p, g, weight_decay: float, maximize: bool):
+        """The gradient an update follows: −g when maximizing, plus λθ for (coupled) weight decay.
+
+        Arrays are computed into scratch slot 0 (``g`` itself is never written);
+        the numpy scalars of 0-d parameters by plain arithmetic.
+        """
+        if not isinstance(p, np.ndarray):
+            if maximize:
+                g = -g
+            return g + weight_decay * p if weight_decay != 0 else g
+        if weight_decay != 0:
+            t = self._scratch(p, 0)
+            np.multiply(p, weight_decay, out=t)
+            (np.subtract if maximize else np.add)(t, g, out=t)  # ∓g + λθ
+            return t
+        if maximize:
+            return np.negative(g, out=self._scratch(p, 0))
+        return g
+
     # -- what a subclass provides ---------------------------------------------
     def _validate(self, group: dict) -> None:
         """Raise ValueError naming the first bad setting of ``group``."""

@@ -72,13 +72,7 @@ class RMSprop(Optimizer):
     def _update_array(self, p, g, state, hyper) -> None:
         lr, alpha, eps, weight_decay, momentum, centered, maximize = hyper
         state["step"] += 1
-        if weight_decay != 0:
-            t = self._scratch(p, 0)
-            np.multiply(p, weight_decay, out=t)
-            (np.subtract if maximize else np.add)(t, g, out=t)  # ∓g + λθ
-            g = t
-        elif maximize:
-            g = np.negative(g, out=self._scratch(p, 0))
+        g = self._followed_gradient(p, g, weight_decay, maximize)
         u = self._scratch(p, 1)
         v = state["square_avg"]
         v *= alpha
@@ -104,10 +98,7 @@ class RMSprop(Optimizer):
     def _update_scalar(self, p, g, state, hyper):
         lr, alpha, eps, weight_decay, momentum, centered, maximize = hyper
         state["step"] += 1
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            g = g + weight_decay * p
+        g = self._followed_gradient(p, g, weight_decay, maximize)
         v = state["square_avg"] = state["square_avg"] * alpha + (1.0 - alpha) * g * g
         if centered:
             g_avg = state["grad_avg"]

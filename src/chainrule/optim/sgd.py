@@ -60,13 +60,7 @@ class SGD(Optimizer):
 
     def _update_array(self, p, g, state, hyper) -> None:
         lr, momentum, dampening, nesterov, weight_decay, maximize = hyper
-        if weight_decay != 0:
-            t = self._scratch(p, 0)
-            np.multiply(p, weight_decay, out=t)
-            (np.subtract if maximize else np.add)(t, g, out=t)  # ∓g + λθ
-            g = t
-        elif maximize:
-            g = np.negative(g, out=self._scratch(p, 0))
+        g = self._followed_gradient(p, g, weight_decay, maximize)
         u = self._scratch(p, 1)
         if momentum != 0:
             buf = state.get("momentum_buffer")
@@ -88,10 +82,7 @@ class SGD(Optimizer):
 
     def _update_scalar(self, p, g, state, hyper):
         lr, momentum, dampening, nesterov, weight_decay, maximize = hyper
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            g = g + weight_decay * p
+        g = self._followed_gradient(p, g, weight_decay, maximize)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             buf = g if buf is None else buf * momentum + (1.0 - dampening) * g
