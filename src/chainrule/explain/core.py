@@ -7,7 +7,7 @@ import numpy as np
 from ..autograd import backward as _backward
 from ..formula import format_number
 from ..tensor import Tensor, tensor
-from .derivation import Derivation, derive, rebuild, summary_table
+from .derivation import Derivation, derive, rebuild
 from .explanation import Explanation, GraphView
 from .graph import Graph, trace
 from .model import Section, Table, format_value
@@ -149,5 +149,3 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     return explain_graph(graph, lr=lr, precision=precision, title=summary_title, steps=steps, detail=detail,
                          update=UpdateRule(optimizer, momentum=momentum))
 
-
-__all__ += ["summary_table"]

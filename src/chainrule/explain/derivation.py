@@ -19,10 +19,10 @@ from ..autograd import no_grad
 from ..formula import Bin, Call, Expr, Num, Var
 from ..tensor import Tensor, _apply, _new
 from .graph import Graph, Node
-from .model import Equation, Form, Note, Rounding, Section, Table, format_value
+from .model import Equation, Form, Note, Rounding, Section, format_value
 from .updates import UpdateRule
 
-__all__ = ["Derivation", "derive", "replay", "partial", "MAX_PATHS"]
+__all__ = ["Derivation", "derive", "replay", "rebuild", "partial", "MAX_PATHS"]
 
 #: Beyond this many paths from the loss to a parameter, the chain rule is shown
 #: as backpropagation's running sums (∂L/∂v for each node) instead of every path.
@@ -437,19 +437,3 @@ class _TensorDerivation(_Common):
                 incoming = Num(1.0) if consumer is self.graph.root else upstream
                 return instantiated.substitute({"g": incoming}).simplify()
         return None
-
-
-def summary_table(graph: Graph, derivation: Derivation, decimals: int) -> Table:
-    """Parameters before and after, with their gradients: the closing table of a step."""
-    rows = []
-    for node in graph.parameters:
-        if not node.visible:
-            continue
-        grad = derivation.gradients.get(node.name)
-        new = derivation.new_parameters.get(node.name)
-        rows.append([node.name, format_value(node.value, decimals), format_value(grad, decimals),
-                     "" if new is None else format_value(new, decimals + 1)])
-    return Table(["parameter", "value", "∂L/∂p", "after the update"], rows)
-
-
-__all__ += ["summary_table", "rebuild", "Note"]
