@@ -2,7 +2,8 @@
 
 Every operation looks up its rule in the table (``chainrule.rules``), runs the
 rule's forward function on the raw arrays, and, when any input needs a
-gradient and recording is on, stores ``(rule, inputs, attrs)`` on the result.
+gradient and recording is on, stores ``(rule, inputs, attrs, sequence)`` on
+the result.
 ``backward()`` hands that graph to ``chainrule.autograd.backward``.
 
 Default dtype: float64. Learners compare chainrule's numbers with numbers
@@ -33,7 +34,7 @@ _NEG, _POW, _POW_SCALAR, _MATMUL = RULES["neg"], RULES["pow"], RULES["pow_scalar
 _GETITEM = RULES["getitem"]
 
 
-def _to_array(data, dtype=None, copy=True) -> np.ndarray:
+def _to_array(data, dtype=None) -> np.ndarray:
     """Convert user data to an array: numbers, nested lists, arrays, tensors.
 
     A 0-d value is kept as a numpy scalar (``np.float64``), not a 0-d array:
@@ -44,7 +45,7 @@ def _to_array(data, dtype=None, copy=True) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     try:
-        array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
+        array = np.array(data, dtype=dtype)  # a copy: the caller's array stays the caller's
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"tensor: cannot make a numeric array from {type(data).__name__} ({error})"
@@ -63,7 +64,7 @@ _object_new = object.__new__
 
 def _new(data, ctx=None, requires_grad=False) -> Tensor:
     """Wrap an array without copying or validating it (the engine's fast path)."""
-    t = object.__new__(Tensor)
+    t = _object_new(Tensor)
     t.data = data
     t.grad = None
     t.requires_grad = requires_grad
@@ -132,11 +133,13 @@ def _normalize_axis(axis, ndim: int, op: str):
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {type(a).__name__}")
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimension(s)")
         normalized.append(int(a) % max(ndim, 1))
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op}: repeated axis in {axis}")
+    if ndim == 0:
+        return None  # axis 0 (or −1) of a 0-d tensor is the whole tensor, as in PyTorch
     return tuple(normalized) if isinstance(axis, (list, tuple)) else normalized[0]
 
 
