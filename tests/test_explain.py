@@ -397,3 +397,15 @@ def test_update_narration_uses_chainrules_optimizers(optimizer, capsys):
     assert [float(row[1]) for row in table["rows"]] == pytest.approx(losses, abs=1e-4)
     if optimizer == "adam":
         assert by_lhs(document, "m̂_w1") and by_lhs(document, "v̂_w1")
+
+
+def test_exact_mode_prints_exact_values_rounded(capsys):
+    assert main(["explain", "example1", "--exact", "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "2(0.622 − 0.0) = 1.245" in out  # 2 × 0.62246 = 1.2449, printed to 3 decimals
+    assert "= 1.245 × 0.235 × 1.0 = 0.293" in out
+    assert "w_new = w − η · ∂L/∂w = 0.5 − 0.1 × 0.2926 = 0.4707" in out
+    explanation = explain_problem(load_builtin("example1"), exact=True)
+    chain = explanation.equations("chain")[0]
+    assert chain.shown == pytest.approx(0.2925605, abs=1e-7)
+    assert explanation.to_dict()["exact"] is True

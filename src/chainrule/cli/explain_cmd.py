@@ -45,6 +45,8 @@ def register(subparsers) -> None:
                          help="the update rule (default: the problem's, or sgd)")
     explain.add_argument("--params", metavar="NAMES",
                          help="comma-separated names to learn (default: names starting with w or b)")
+    explain.add_argument("--exact", action="store_true",
+                         help="exact values, rounded only when printed (default: rounded and carried by hand)")
     explain.add_argument("--detail", choices=("auto", "elements", "summary"), default="auto",
                          help="tensors element by element, or as shape and statistics (default: by size)")
     explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
@@ -143,7 +145,8 @@ def _explanation(args, target: str) -> Explanation:
         if getattr(args, "lr", None) is not None and problem.source != "expression":
             problem.lr = args.lr
         return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
-                               detail=getattr(args, "detail", "auto"), optimizer=getattr(args, "optimizer", None))
+                               detail=getattr(args, "detail", "auto"), optimizer=getattr(args, "optimizer", None),
+                               exact=getattr(args, "exact", False))
     except (ProblemError, FormulaSyntaxError) as error:
         raise CommandError(str(error)) from None
 

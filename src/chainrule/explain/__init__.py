@@ -24,7 +24,7 @@ __all__ = [
 
 
 def explain_problem(problem: Problem, *, steps: int | None = None, precision: int | None = None,
-                    detail: str = "auto", optimizer: str | None = None) -> Explanation:
+                    detail: str = "auto", optimizer: str | None = None, exact: bool = False) -> Explanation:
     """Explain a problem: one sample step by step, or a data set's gradient-descent modes."""
     changes = {k: v for k, v in (("steps", steps), ("precision", precision), ("optimizer", optimizer))
                if v is not None}
@@ -37,9 +37,9 @@ def explain_problem(problem: Problem, *, steps: int | None = None, precision: in
             raise ProblemError("the batch/stochastic/mini-batch narration uses plain gradient descent (sgd)")
         if problem.lr is None:
             raise ProblemError(f"{problem.source}: a data set's gradient-descent modes need [training] lr")
-        return explain_modes(problem, detail=detail)
+        return explain_modes(problem, detail=detail, exact=exact)
     samples = range(problem.samples) if problem.kind == "mlp" else [0]
     loss, _ = build_loss(problem, initial_parameters(problem), samples)
     return explain_graph(trace(loss), lr=problem.lr, precision=problem.precision, title=problem.title,
                          steps=problem.steps, description=problem.description, detail=detail,
-                         update=UpdateRule(problem.optimizer, momentum=problem.momentum))
+                         update=UpdateRule(problem.optimizer, momentum=problem.momentum), exact=exact)

@@ -79,11 +79,11 @@ def _jsonable(value):
 
 def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str, steps: int = 1,
                   description: str | None = None, detail: str = "auto",
-                  update: UpdateRule | None = None) -> Explanation:
+                  update: UpdateRule | None = None, exact: bool = False) -> Explanation:
     """Explain the step recorded in ``graph``; with ``steps`` > 1, continue training and tabulate."""
     update = update or UpdateRule()
     exact_grads = gradients_of(graph.root_tensor)
-    derivation = derive(graph, lr=lr, precision=precision, gradients=exact_grads, update=update)
+    derivation = derive(graph, lr=lr, precision=precision, gradients=exact_grads, update=update, exact=exact)
     sections = list(derivation.sections)
     summary = {"loss": derivation.loss}
     if derivation.new_loss is not None:
@@ -96,7 +96,7 @@ def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str,
             raise ValueError("explain: more than one step needs a learning rate")
         sections.append(_more_steps(graph, derivation, lr, precision, steps, update))
     return Explanation(title, sections, precision=precision, graph=_graph_view(graph, derivation, exact_grads),
-                       summary=summary, description=description, detail=detail)
+                       summary=summary, description=description, detail=detail, exact=exact)
 
 
 def _more_steps(graph: Graph, first: Derivation, lr: float, precision: int, steps: int,
@@ -126,7 +126,7 @@ def _more_steps(graph: Graph, first: Derivation, lr: float, precision: int, step
 
 def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, title: str | None = None,
             names: dict | None = None, steps: int = 1, detail: str = "auto", optimizer: str = "sgd",
-            momentum: float = 0.9) -> Explanation:
+            momentum: float = 0.9, exact: bool = False) -> Explanation:
     """Explain how ``output`` (a loss) was computed and how each parameter's gradient follows by the chain rule.
 
     With ``lr``, also the gradient-descent update p − η·∂L/∂p and a check that
@@ -135,7 +135,9 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     ``detail`` shows tensors element by element ("elements"), as shape and
     statistics ("summary"), or by size ("auto": up to 16 elements).
     ``optimizer`` is "sgd", "momentum" or "adam" (chainrule.optim's, with
-    PyTorch's defaults).
+    PyTorch's defaults). By default numbers are rounded to ``precision``
+    decimals and carried by hand, as the seed does; ``exact=True`` keeps them
+    exact and rounds only when printing.
 
     >>> w = chainrule.tensor(0.5, requires_grad=True, name="w")
     >>> loss = (chainrule.sigmoid(w * 1.0) - 0.0) ** 2
@@ -147,5 +149,5 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"explain: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     return explain_graph(graph, lr=lr, precision=precision, title=summary_title, steps=steps, detail=detail,
-                         update=UpdateRule(optimizer, momentum=momentum))
+                         update=UpdateRule(optimizer, momentum=momentum), exact=exact)
 

@@ -97,15 +97,16 @@ class Derivation:
 
 
 def derive(graph: Graph, *, lr: float | None, precision: int = 3, gradients: dict[int, np.ndarray],
-           update: UpdateRule | None = None) -> Derivation:
+           update: UpdateRule | None = None, exact: bool = False) -> Derivation:
     """Explain one forward pass, backward pass and (with ``lr``) one update and its check.
 
     ``gradients`` holds the exact ∂L/∂node for every node, keyed by ``id`` of
     the tensor, as ``backward(keep=…)`` collects them; ``update`` names the
-    optimizer (plain gradient descent by default).
+    optimizer (plain gradient descent by default). With ``exact``, numbers are
+    not rounded and carried by hand, only printed rounded.
     """
     builder = _ScalarDerivation if graph.is_scalar else _TensorDerivation
-    return builder(graph, lr, Rounding(precision), gradients, update or UpdateRule()).build()
+    return builder(graph, lr, Rounding(precision, carry=not exact), gradients, update or UpdateRule()).build()
 
 
 class _Common:

@@ -43,12 +43,15 @@ class Explanation:
     displays itself."""
 
     def __init__(self, title: str, sections: list[Section], *, precision: int, graph: GraphView | None = None,
-                 summary: dict | None = None, description: str | None = None, detail: str = "auto"):
+                 summary: dict | None = None, description: str | None = None, detail: str = "auto",
+                 exact: bool = False):
         if detail not in DETAILS:
             raise ValueError(f"explain: detail must be one of {', '.join(DETAILS)}, got {detail!r}")
         for section in sections:
             for equation in section.equations():
                 equation.detail = detail
+                equation.exact = exact
+        self.exact = exact
         self.title = title
         self.sections = sections
         self.precision = precision
@@ -83,8 +86,11 @@ class Explanation:
         return "\n".join(lines) + "\n"
 
     def _footer(self) -> str:
+        if self.exact:
+            return (f"Numbers are exact values, printed to {self.precision} decimals; without --exact they are "
+                    "rounded and carried from step to step as a person would by hand.")
         return (f"Numbers are rounded to {self.precision} decimals and carried from step to step as a person "
-                "would by hand; the exact values are in the JSON output (--format json).")
+                "would by hand; the exact values are in the JSON output (--format json) and with --exact.")
 
     def __str__(self) -> str:
         return self.to_text()
@@ -113,6 +119,7 @@ class Explanation:
             "title": self.title,
             "description": self.description,
             "precision": self.precision,
+            "exact": self.exact,
             "summary": {k: _number_or_list(v) if isinstance(v, (float, np.floating, np.ndarray)) else v
                         for k, v in self.summary.items()},
             "sections": [
@@ -171,10 +178,11 @@ class Explanation:
 # Item renderers
 
 
-def _fmt(decimals: int):
+def _fmt(decimals: int, names: int | None = None):
     """Names' values are hand values, already rounded (0.4708 keeps its fourth decimal);
     a collapsed call such as σ(z) is rounded to the line's decimals when written."""
-    return (lambda value: format_number(value, _enough(value, decimals + 1)),
+    names = decimals + 1 if names is None else names
+    return (lambda value: format_number(value, _enough(value, names)),
             lambda value: format_number(value, decimals))
 
 
@@ -213,16 +221,21 @@ def _summary_text(value, decimals: int) -> str:
             f"min {format_number(array.min(), decimals)}, max {format_number(array.max(), decimals)}")
 
 
-def _form_text(form: Form, decimals: int) -> str:
-    return form.expr.to_text(form.values, _fmt(decimals), form.collapse)
+def _form_fmt(equation: Equation):
+    # Exact values are printed to the line's decimals; hand values as they were carried.
+    return _fmt(equation.decimals, equation.decimals) if equation.exact else _fmt(equation.decimals)
 
 
-def _form_latex(form: Form, decimals: int) -> str:
-    return form.expr.to_latex(form.values, _fmt(decimals), form.collapse)
+def _form_text(form: Form, equation: Equation) -> str:
+    return form.expr.to_text(form.values, _form_fmt(equation), form.collapse)
 
 
-def _form_mathml(form: Form, decimals: int) -> str:
-    return form.expr.to_mathml(form.values, _fmt(decimals), form.collapse)
+def _form_latex(form: Form, equation: Equation) -> str:
+    return form.expr.to_latex(form.values, _form_fmt(equation), form.collapse)
+
+
+def _form_mathml(form: Form, equation: Equation) -> str:
+    return form.expr.to_mathml(form.values, _form_fmt(equation), form.collapse)
 
 
 def _result_text(equation: Equation) -> str:
@@ -235,7 +248,7 @@ def _result_text(equation: Equation) -> str:
 
 
 def equation_text(equation: Equation) -> str:
-    parts = [_form_text(form, equation.decimals) for form in equation.forms]
+    parts = [_form_text(form, equation) for form in equation.forms]
     result = _minus(_result_text(equation))
     if not parts or parts[-1] != result:
         parts.append(result)
@@ -306,7 +319,7 @@ def _markdown_escape(text: str) -> str:
 
 
 def equation_latex(equation: Equation) -> str:
-    parts = [_form_latex(form, equation.decimals) for form in equation.forms]
+    parts = [_form_latex(form, equation) for form in equation.forms]
     value = np.asarray(equation.shown)
     if value.size <= 1:
         result = equation.shown_text()
@@ -356,11 +369,11 @@ def _markdown_item(item) -> str:
     raise TypeError(f"unknown explanation item {item!r}")
 
 
-def _expr_json(expr: Expr, form: Form | None = None, decimals: int = 3) -> dict:
+def _expr_json(expr: Expr, form: Form | None = None, equation: Equation | None = None) -> dict:
     if form is None:
         return {"text": expr.to_text(), "latex": expr.to_latex(), "mathml": expr.to_mathml()}
-    return {"text": _form_text(form, decimals), "latex": _form_latex(form, decimals),
-            "mathml": _form_mathml(form, decimals), "numeric": form.values is not None}
+    return {"text": _form_text(form, equation), "latex": _form_latex(form, equation),
+            "mathml": _form_mathml(form, equation), "numeric": form.values is not None}
 
 
 def _json_item(item) -> dict:
@@ -369,7 +382,7 @@ def _json_item(item) -> dict:
             "type": "equation",
             "kind": item.kind,
             "lhs": _expr_json(item.lhs),
-            "forms": [_expr_json(f.expr, f, item.decimals) for f in item.forms],
+            "forms": [_expr_json(f.expr, f, item) for f in item.forms],
             "value": _number_or_list(item.value),
             "shown": _number_or_list(item.shown),
             "shown_text": _result_text(item),

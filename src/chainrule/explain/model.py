@@ -24,19 +24,25 @@ class Rounding:
     ``shown`` values are rounded when they are written down and the rounded
     number is what later steps use: 2(0.622 − 0) = 1.244 and
     1.244 × 0.235 × 1.0 = 0.292, though the exact product is 0.29256.
+
+    With ``carry=False`` nothing is rounded along the way: every number is the
+    exact value, rounded only where it is printed (``--exact``).
     """
 
-    def __init__(self, decimals: int):
+    def __init__(self, decimals: int, carry: bool = True):
         if not isinstance(decimals, int) or not 0 <= decimals <= 15:
             raise ValueError(f"precision must be an integer number of decimals from 0 to 15, got {decimals!r}")
         self.decimals = decimals
+        self.carry = carry
 
     def __call__(self, value):
+        if not self.carry:
+            return np.asarray(value, dtype=float) + 0.0
         rounded = np.round(np.asarray(value, dtype=float), self.decimals)
         return rounded + 0.0  # turn −0.0 into 0.0
 
     def finer(self) -> Rounding:
-        return Rounding(min(self.decimals + 1, 15))
+        return Rounding(min(self.decimals + 1, 15), self.carry)
 
     def text(self, value) -> str:
         return format_value(value, self.decimals)
@@ -87,6 +93,8 @@ class Equation:
     assign: bool = False
     #: How a tensor value is shown: "auto" (elements up to 16, else a summary), "elements" or "summary".
     detail: str = "auto"
+    #: Values are exact (rounded only when printed), not hand-rounded and carried.
+    exact: bool = False
 
     @property
     def relation(self) -> str:

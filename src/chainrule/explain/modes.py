@@ -40,10 +40,11 @@ def _mean_loss(problem: Problem, values: dict) -> float:
 
 
 class _Narrator:
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, exact: bool = False):
         self.problem = problem
+        self.exact = exact
         self.names = parameter_names(problem)
-        self.rounding = Rounding(problem.precision)
+        self.rounding = Rounding(problem.precision, carry=not exact)
         self.finer = self.rounding.finer()
         self.lr = problem.lr
 
@@ -63,7 +64,8 @@ class _Narrator:
         """Derive one sample's gradient at hand ``values``; add its lines; return the hand gradients."""
         loss, _ = build_loss(self.problem, values, [index])
         graph = trace(loss)
-        derivation = derive(graph, lr=None, precision=self.problem.precision, gradients=gradients_of(loss))
+        derivation = derive(graph, lr=None, precision=self.problem.precision, gradients=gradients_of(loss),
+                            exact=self.exact)
         at = ", ".join(f"{n} = {format_value(values[n], self.finer.decimals)}" for n in self.names)
         section.items.append(Note(f"Sample {index + 1} ({self.sample_label(index)}), at {at}:"))
         shown = {}
@@ -113,9 +115,9 @@ class _Narrator:
         return averaged
 
 
-def explain_modes(problem: Problem, detail: str = "auto") -> Explanation:
+def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -> Explanation:
     """Narrate one epoch of batch, stochastic and (with a batch size) mini-batch gradient descent."""
-    narrator = _Narrator(problem)
+    narrator = _Narrator(problem, exact)
     start = {name: float(v) for name, v in initial_parameters(problem).items()}
     names = narrator.names
     n = problem.samples
@@ -209,7 +211,7 @@ def explain_modes(problem: Problem, detail: str = "auto") -> Explanation:
                       "shown": {k: float(v) for k, v in hand.items()}}
                for mode, (u, hand, exact) in results.items()}
     return Explanation(problem.title, sections, precision=problem.precision, graph=_modes_graph(problem, start),
-                       summary={"modes": summary}, description=problem.description, detail=detail)
+                       summary={"modes": summary}, description=problem.description, detail=detail, exact=exact)
 
 
 def _epoch(problem: Problem, values: dict, mode: str, names: list[str]) -> dict:
