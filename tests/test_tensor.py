@@ -232,3 +232,20 @@ def test_gradcheck_names_the_input_and_element():
     x = cr.tensor([1.0, 2.0], name="x")
     with pytest.raises(cr.GradcheckError, match=r"input 0 \('x'\).*element \(0,\)"):
         cr.gradcheck(broken, [x])
+
+
+def test_leaves_come_last_even_for_the_first_nodes_of_a_process(monkeypatch):
+    """Sequence numbers start at 0; a leaf must still wait for every node that feeds it."""
+    import itertools
+    import sys
+
+    tensor_module = sys.modules["chainrule.tensor"]
+
+    monkeypatch.setattr(tensor_module, "next_sequence", itertools.count().__next__)
+    w = leaf(0.5)
+    loss = ((w ** 2 + 3 * w) - 0.2) ** 2  # w reaches the loss along two paths
+    every_gradient = {}
+    loss.backward(keep=every_gradient)
+    assert w.grad.item() == pytest.approx(2 * 1.55 * 4.0)
+    # The leaf is visited once, with both paths' contributions already added.
+    assert every_gradient[id(w)] == pytest.approx(2 * 1.55 * 4.0)

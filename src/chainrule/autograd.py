@@ -139,11 +139,12 @@ def backward(root, gradient, keep: dict | None = None) -> None:
             previous = get(parent_key)
             if previous is None:
                 grads[parent_key] = grad
-                parent_ctx = parent._ctx
-                push(heap, (-1 if parent_ctx is None else -parent_ctx[3], parent_key, parent))
+                parent_ctx = parent._ctx  # leaves (no ctx) sort after every recorded node
+                push(heap, (1 if parent_ctx is None else -parent_ctx[3], parent_key, parent))
             else:
                 grads[parent_key] = previous + grad
 
 
 def _sequence(node) -> int:
+    """A node's creation number; leaves get −1, below every recorded node, so they come last."""
     return -1 if node._ctx is None else node._ctx[3]
