@@ -170,6 +170,9 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
         prediction = _as_tensor(_evaluate_expression(parse_expression(problem.expression), tensors))
         if not prediction.requires_grad:
             raise ProblemError("expression: the result does not depend on any parameter")
+        if problem.y is not None and problem.loss != "none" and prediction.name is None:
+            # The model's output is a step of its own (ŷ), not folded into the loss.
+            prediction.name = "ŷ"
         target = None if problem.y is None else tensor(problem.y[samples[0]], name="y")
         return _loss(problem, prediction, target), leaves
     # MLP: a layer-level graph over the whole batch.

@@ -217,9 +217,10 @@ class _Common:
         before_text = format_value(self.shown[self.graph.root.name], self.rounding.decimals)
         after_text = format_value(shown_loss, self.rounding.decimals)
         if abs(new_loss - loss_before) <= 1e-12 * max(1.0, abs(loss_before)):
-            section.items.append(Note(
-                f"The loss did not change ({before_text}): the gradient is zero here, so the step does nothing.",
-                "bad"))
+            flat = all(not np.any(self.grad_of(n)) for n in self.graph.parameters)
+            reason = ("the gradient is zero here, so the step does nothing" if flat else
+                      "the step moved the parameters across a flat stretch of the loss")
+            section.items.append(Note(f"The loss did not change ({before_text}): {reason}.", "bad"))
         elif went_down:
             section.items.append(Note(
                 f"The loss went down from {before_text} to {after_text}: the update improved the model.", "good"))
@@ -331,6 +332,10 @@ class _ScalarDerivation(_Common):
         for node in intermediate + parameters:
             segments = self._paths_up(node, fan_in)
             full = self._paths_up(node, set())
+            if len(full) == 1 and len(full[0]) == 2 and full[0][0] is graph.root:
+                # Straight from the loss: the local derivative above is already the gradient.
+                self.shown[f"∂L/∂{node.name}"] = local_values[(graph.root.name, node.name)]
+                continue
             env: dict[str, object] = {}
             number_terms, shown_total = [], 0.0
             for path in segments:
