@@ -31,19 +31,25 @@ def _finish(figure, path):
 
 
 def plot_history(histories: dict, path=None, *, ax=None, log_scale: bool = True):
-    """Loss per step for one or more runs on one figure (labels are the dict keys).
+    """Loss curves for one or more runs on one figure (labels are the dict keys).
 
-    Runs of different modes take different numbers of steps per epoch, so the
-    x axis is the epoch: step k of an epoch with n steps sits at k/n.
+    Each run's mean loss per epoch is drawn bold, so runs of different modes
+    compare directly; the loss of every update is drawn faintly behind it
+    (step k of an epoch with n updates sits at x = epoch − 1 + k/n). A single
+    sample's loss jumps around far more than an epoch's mean: that noise is
+    the stochastic mode's signature.
     """
     figure = ax.figure if ax is not None else _new_figure((7, 4.2))
     ax = ax or figure.add_subplot(1, 1, 1)
-    for label, history in histories.items():
+    for index, (label, history) in enumerate(histories.items()):
+        color = f"C{index}"
         steps = np.asarray(history.step_loss, dtype=float)
         epochs = max(len(history.epoch_loss), 1)
         per_epoch = max(len(steps) // epochs, 1)
-        x = np.arange(1, len(steps) + 1) / per_epoch
-        ax.plot(x, steps, label=f"{label} ({per_epoch} update{'s' if per_epoch > 1 else ''}/epoch)", linewidth=1.2)
+        updates = f"{per_epoch} update{'s' if per_epoch > 1 else ''}/epoch"
+        ax.plot(np.arange(1, len(steps) + 1) / per_epoch, steps, color=color, linewidth=0.6, alpha=0.25)
+        ax.plot(np.arange(1, len(history.epoch_loss) + 1), history.epoch_loss, color=color, linewidth=2,
+                marker="o" if epochs <= 30 else None, markersize=3, label=f"{label} ({updates})")
         if "accuracy" in history.metrics and len(histories) == 1:
             twin = ax.twinx()
             twin.plot(np.arange(1, epochs + 1), history.metrics["accuracy"], color="tab:green", linestyle="--",
@@ -52,9 +58,20 @@ def plot_history(histories: dict, path=None, *, ax=None, log_scale: bool = True)
             twin.set_ylim(0, 1.05)
             twin.legend(loc="center right")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    if log_scale and all(np.all(np.asarray(h.step_loss) > 0) for h in histories.values()):
+    ax.set_ylabel("loss (bold: mean over the epoch; faint: each update)")
+    means = np.concatenate([np.asarray(h.epoch_loss, dtype=float) for h in histories.values()] or [np.ones(1)])
+    means = means[np.isfinite(means)]
+    positive = means.size and np.all(means > 0)
+    if log_scale and positive:
         ax.set_yscale("log")
+    if means.size:
+        # Frame the epoch means; single updates' losses may fall far outside.
+        low, high = means.min(), means.max()
+        if log_scale and positive:
+            ax.set_ylim(low / 3, high * 3)
+        else:
+            margin = 0.25 * (high - low) + 1e-12
+            ax.set_ylim(low - margin, high + margin)
     ax.set_title("Training loss")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right")
