@@ -421,3 +421,20 @@ def test_two_pages_in_one_notebook_keep_to_themselves(opened):
     assert p.inner_text("#out1 .cr-status").endswith("walk through them.")
     page.clean()
     plain.clean()
+
+
+def test_a_later_pass_writes_its_own_numbers_into_the_graph(opened):
+    """During the check after the update, the loss box shows the new loss, then the first pass again."""
+    exp = explanation("example1")
+    steps = [item for item in equations(exp.to_dict()) if item["node"] is not None]
+    page = opened(exp.to_html(), "later-pass")
+    p = page.page
+    loss_box = '.cr-node[data-node-id="L"]'
+    assert "0.387" in p.locator(loss_box).text_content()
+    last_check = max(i for i, item in enumerate(steps) if item["kind"] == "check" and item["node"] == "L")
+    for _ in range(last_check + 1):
+        p.click("#next")
+    assert "0.379" in p.locator(loss_box).text_content()
+    p.click("#reset")
+    assert "0.387" in p.locator(loss_box).text_content() and "0.379" not in p.locator(loss_box).text_content()
+    page.clean()

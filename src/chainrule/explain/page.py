@@ -852,6 +852,23 @@ _SCRIPT = r"""
     });
     var startText = status ? status.textContent : "";
     var current = -1;
+    // Scalar boxes show the first pass; a step of a later pass (the check after the
+    // update, another sample) writes its own number into the box while it is current.
+    var boxTexts = [];
+    all(root, ".cr-node[data-node-id]").forEach(function (el) {
+      ["cr-val", "cr-grad"].forEach(function (cls) {
+        var text = el.querySelector("text." + cls + ":not(.cr-matrix)");
+        var last = text && text.lastChild;
+        if (last && last.nodeType === 3 && text.querySelector(".cr-k")) {
+          boxTexts.push({id: el.getAttribute("data-node-id"), cls: cls, node: last, original: last.nodeValue});
+        }
+      });
+    });
+    function showNumber(id, cls, shown) {
+      boxTexts.forEach(function (entry) {
+        if (entry.id === id && entry.cls === cls) { entry.node.nodeValue = " = " + shown; }
+      });
+    }
     if (controls) { controls.hidden = false; }
     function mark(key, cls) { (edges[key] || []).forEach(function (el) { el.classList.add(cls); }); }
     function centreNode(node) {
@@ -872,10 +889,21 @@ _SCRIPT = r"""
       if (reset) { reset.disabled = current < 0; }
       if (next) { next.disabled = current >= steps.length - 1; }
       if (current < 0) {
+        boxTexts.forEach(function (entry) { entry.node.nodeValue = entry.original; });
         if (status) { status.textContent = startText; }
         return;
       }
       var step = steps[current];
+      boxTexts.forEach(function (entry) { entry.node.nodeValue = entry.original; });
+      var direction = step.getAttribute("data-direction");
+      var shownNumber = step.getAttribute("data-shown");
+      if (shownNumber && shownNumber.charAt(0) !== "[") {
+        if (direction === "forward" || direction === "check") {
+          showNumber(step.getAttribute("data-node"), "cr-val", shownNumber);
+        } else if (direction === "backward" && /^∂L\d*\//.test(step.getAttribute("data-label") || "")) {
+          showNumber(step.getAttribute("data-node"), "cr-grad", shownNumber);
+        }
+      }
       for (var i = 0; i < current; i++) { steps[i].classList.add("cr-done"); }
       step.classList.add("current");
       root.classList.add("cr-dir-" + (step.getAttribute("data-direction") || "other"));
