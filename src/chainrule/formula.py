@@ -696,8 +696,18 @@ def name_parts(name: str) -> tuple[str, bool, str, str]:
     return base, hat, match.group("index"), match.group("suffix") or ""
 
 
-def _is_word(suffix: str) -> bool:
-    return len(suffix) >= 3 and suffix.isalpha()
+def _scripts(index: str, suffix: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """Where a name's index and suffix go: (subscript, superscript), each ("number" | "word" | "name", text).
+
+    ``w1`` → w with subscript 1; ``w_new`` → subscript "new"; ``w1_new`` → subscript 1, superscript "new";
+    ``g_b1`` → subscript the name b1.
+    """
+    suffix_part = None
+    if suffix:
+        suffix_part = ("word", suffix) if len(suffix) >= 3 and suffix.isalpha() else ("name", suffix)
+    if index:
+        return ("number", index), suffix_part
+    return suffix_part, None
 
 
 def latex_name(name: str) -> str:
@@ -710,18 +720,12 @@ def latex_name(name: str) -> str:
         text = rf"\mathrm{{{base}}}"
     if hat:
         text = rf"\hat{{{text}}}"
-    subscript = index
-    superscript = ""
-    if suffix:
-        rendered = rf"\text{{{suffix}}}" if _is_word(suffix) else latex_name(suffix)
-        if index:
-            superscript = rendered
-        else:
-            subscript = rendered
+    rendered = {"number": lambda t: t, "word": lambda t: rf"\text{{{t}}}", "name": latex_name}
+    subscript, superscript = _scripts(index, suffix)
     if subscript:
-        text += f"_{{{subscript}}}"
+        text += f"_{{{rendered[subscript[0]](subscript[1])}}}"
     if superscript:
-        text += f"^{{{superscript}}}"
+        text += f"^{{{rendered[superscript[0]](superscript[1])}}}"
     return text
 
 
@@ -731,18 +735,14 @@ def mathml_name(name: str) -> str:
     core = f"<mi>{escape(base)}</mi>"
     if hat:
         core = f'<mover accent="true">{core}<mo>^</mo></mover>'
-    sub = f"<mn>{index}</mn>" if index else ""
-    sup = ""
-    if suffix:
-        rendered = f"<mtext>{escape(suffix)}</mtext>" if _is_word(suffix) else mathml_name(suffix)
-        if index:
-            sup = rendered
-        else:
-            sub = rendered
-    if sub and sup:
-        return f"<msubsup>{core}<mrow>{sub}</mrow><mrow>{sup}</mrow></msubsup>"
-    if sub:
-        return f"<msub>{core}<mrow>{sub}</mrow></msub>"
+    rendered = {"number": lambda t: f"<mn>{t}</mn>", "word": lambda t: f"<mtext>{escape(t)}</mtext>",
+                "name": mathml_name}
+    subscript, superscript = _scripts(index, suffix)
+    if subscript and superscript:
+        return (f"<msubsup>{core}<mrow>{rendered[subscript[0]](subscript[1])}</mrow>"
+                f"<mrow>{rendered[superscript[0]](superscript[1])}</mrow></msubsup>")
+    if subscript:
+        return f"<msub>{core}<mrow>{rendered[subscript[0]](subscript[1])}</mrow></msub>"
     return core
 
 
