@@ -409,3 +409,30 @@ def test_exact_mode_prints_exact_values_rounded(capsys):
     chain = explanation.equations("chain")[0]
     assert chain.shown == pytest.approx(0.2925605, abs=1e-7)
     assert explanation.to_dict()["exact"] is True
+
+
+_PROGRAM_STEPS = [
+    lambda v, rng: cr.tanh(v), lambda v, rng: cr.sigmoid(v) * 2, lambda v, rng: (v * v + 0.5).sqrt(),
+    lambda v, rng: cr.softmax(v, axis=-1), lambda v, rng: v.mean(axis=-1, keepdims=True) + v,
+    lambda v, rng: v * cr.tensor(rng.uniform(-1, 1, v.shape), requires_grad=True),
+    lambda v, rng: cr.maximum(v, cr.tensor(rng.uniform(-1, 1, v.shape), requires_grad=True)),
+    lambda v, rng: v @ cr.tensor(rng.uniform(-1, 1, (v.shape[-1], 2)), requires_grad=True),
+    lambda v, rng: v.reshape(-1)[::-1].reshape(v.shape), lambda v, rng: v.sum(axis=0, keepdims=True) * v,
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_explain_handles_random_tensor_programs(seed):
+    """Any recorded graph explains without error, in every format, with the engine's gradients."""
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(s) for s in rng.integers(1, 4, size=rng.integers(1, 3)))
+    x = cr.tensor(rng.uniform(-1, 1, shape), requires_grad=True, name="x")
+    value = x
+    for index in rng.integers(0, len(_PROGRAM_STEPS), size=rng.integers(1, 5)):
+        value = _PROGRAM_STEPS[index](value, rng)
+    loss = (value * value).mean()
+    explanation = cr.explain(loss, lr=0.1)
+    for render in ("to_text", "to_markdown", "to_json", "to_dot", "to_html"):
+        assert getattr(explanation, render)()
+    loss.backward()
+    np.testing.assert_allclose(explanation.summary["gradients"]["x"], x.grad.numpy(), rtol=1e-12, atol=1e-15)

@@ -219,7 +219,12 @@ class Graph:
 
     @property
     def is_scalar(self) -> bool:
-        return all(n.is_scalar for n in self.nodes if n.visible or n.rule is not None)
+        """One number per node and only elementwise rules: the seed's scalar derivation applies.
+
+        A mean over one element or a 1×1 matmul is still written at the layer level.
+        """
+        return all(n.is_scalar and (n.rule is None or n.rule.elementwise)
+                   for n in self.nodes if n.visible or n.rule is not None)
 
     def arguments(self, node: Node) -> list[Node]:
         """The visible nodes this visible node's expression is written over."""
