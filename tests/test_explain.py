@@ -91,7 +91,7 @@ def test_example3_narrates_batch_and_stochastic(capsys):
     text = explain_problem(load_builtin("example3")).to_text()
     for number in ("0.622", "0.731", "0.818", "0.292", "0.5028", "0.4708", "0.510201", "0.50274"):
         assert number in text, number
-    assert "∂L2/∂w" in text and "g_batch = (∂L1/∂w + ∂L2/∂w + ∂L3/∂w)/3" in text
+    assert "∂L2/∂w" in text and "∂L/∂w = (∂L1/∂w + ∂L2/∂w + ∂L3/∂w)/3" in text
 
 
 @pytest.mark.parametrize("name", ["example1", "example2", "example3"])
@@ -436,3 +436,25 @@ def test_explain_handles_random_tensor_programs(seed):
         assert getattr(explanation, render)()
     loss.backward()
     np.testing.assert_allclose(explanation.summary["gradients"]["x"], x.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["neuron", "mlp"])
+@pytest.mark.parametrize("samples", [1, 3])
+def test_every_activation_and_loss_explains(kind, samples):
+    """Each model kind, activation, loss and data size gives an explanation in every format."""
+    from chainrule.explain.problems import ACTIVATION_NAMES, LOSSES
+
+    x = [[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]][:samples]
+    for activation in ACTIVATION_NAMES:
+        for loss in LOSSES:
+            output = "sigmoid" if loss == "bce" else activation
+            if kind == "neuron" and loss == "bce" and activation != "sigmoid":
+                continue
+            model = ({"kind": "neuron", "activation": activation, "weights": [0.3, -0.2], "bias": 0.1}
+                     if kind == "neuron" else
+                     {"kind": "mlp", "sizes": [2, 3, 1], "activation": activation, "output": output, "seed": 1})
+            targets = [1.0, 0.0, 1.0][:samples]
+            problem = parse_problem({"model": model, "data": {"x": x, "y": targets},
+                                     "training": {"loss": loss, "lr": 0.1}}, "grid")
+            explanation = explain_problem(problem)
+            assert explanation.to_text() and explanation.to_markdown() and explanation.to_json()

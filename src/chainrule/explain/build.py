@@ -67,7 +67,8 @@ def _loss(problem: Problem, prediction: Tensor, target: Tensor | None) -> Tensor
     """The per-sample loss of the seed and its relatives, written so the explainer can show it."""
     kind = problem.loss
     if kind == "none" or target is None:
-        return prediction
+        # The output itself is minimised; over a batch, its mean.
+        return prediction if prediction.size == 1 else prediction.mean()
     if prediction.ndim > 0:  # a batch: per-sample losses, then their mean
         per_sample = {
             "mse": lambda: _apply(RULES["squared_error"], (prediction, target)),
@@ -151,6 +152,8 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
             if problem.bias is not None:
                 z = z + leaves["b"]
             prediction = _ACTIVATIONS[problem.activation](z)
+            if problem.y is not None and problem.loss != "none":
+                prediction.name = "ŷ"  # a step of its own, even when the activation is the identity
             target = None if problem.y is None else tensor(problem.y[samples[0], 0], name="y")
         else:
             weights = F.stack([leaves[n] for n in parameter_names(problem) if n != "b"])

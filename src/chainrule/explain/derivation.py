@@ -367,6 +367,9 @@ class _ScalarDerivation(_Common):
             section.items.append(Equation("chain" if node.kind == "parameter" else "gradient",
                                           partial("L", node.name), forms, float(self.grad_of(node).reshape(())),
                                           shown, rounding.decimals, node=node.name, note=note))
+        if not section.items:
+            section.items.append(Note("Every parameter feeds the loss directly, so its gradient is the local "
+                                      "derivative above."))
         return section
 
     def _chain(self, path: list[Node]) -> Expr:

@@ -68,19 +68,22 @@ class _Narrator:
                             exact=self.exact)
         at = ", ".join(f"{n} = {format_value(values[n], self.finer.decimals)}" for n in self.names)
         section.items.append(Note(f"Sample {index + 1} ({self.sample_label(index)}), at {at}:"))
-        shown = {}
+        root = graph.root.name
         for part in derivation.sections:
             for equation in part.equations():
                 if with_forward and equation.kind in ("forward", "loss"):
                     section.items.append(equation)
-                if equation.kind == "chain":
-                    name = equation.node
+                # A parameter's gradient: its chain-rule line, or its local derivative when it
+                # feeds the loss directly.
+                direct = equation.kind == "local" and equation.edge and equation.edge[1] == root
+                if equation.kind == "chain" or (direct and equation.edge[0] in self.names):
+                    name = equation.node if equation.kind == "chain" else equation.edge[0]
                     equation.lhs = partial(f"L{index + 1}", name)
                     section.items.append(equation)
-                    shown[name] = float(equation.shown)
-        return shown
+        return {name: float(derivation.shown_gradients[name]) for name in self.names}
 
-    def update(self, section: Section, values: dict, gradients: dict, label: str) -> dict:
+    def update(self, section: Section, values: dict, gradients: dict, loss: str) -> dict:
+        """p ← p − η · ∂loss/∂p for every parameter (``loss`` names whose gradient: L, L1, L_b1…)."""
         new_values = {}
         for name in self.names:
             g = gradients[name]
@@ -88,14 +91,15 @@ class _Narrator:
             env = {name: values[name], "η": self.lr, "#g": g}
             section.items.append(Equation(
                 "update", Var(name),
-                [Form(Bin("-", Var(name), Bin("*", Var("η"), Var(f"g_{label}")))),
+                [Form(Bin("-", Var(name), Bin("*", Var("η"), partial(loss, name)))),
                  Form(Bin("-", Var(name), Bin("*", Var("η"), Var("#g"))), env)],
                 new, new, self.finer.decimals, node=name, assign=True,
             ))
             new_values[name] = new
         return new_values
 
-    def average(self, section: Section, per_sample: list[dict], indices: list[int], label: str) -> dict:
+    def average(self, section: Section, per_sample: list[dict], indices: list[int], loss: str) -> dict:
+        """∂loss/∂p as the average of the samples' gradients (the loss of a batch is their mean)."""
         averaged = {}
         for name in self.names:
             terms = [partial(f"L{i + 1}", name) for i in indices]
@@ -108,7 +112,7 @@ class _Narrator:
             value = float(self.finer(np.mean([g[name] for g in per_sample])))
             forms = [Form(Bin("/", symbolic, count)), Form(Bin("/", numeric, count), env)] if len(indices) > 1 \
                 else [Form(symbolic), Form(numeric, env)]
-            section.items.append(Equation("batch", Var(f"g_{label}"), forms, value, value, self.finer.decimals,
+            section.items.append(Equation("batch", partial(loss, name), forms, value, value, self.finer.decimals,
                                           note=f"the average of the per-sample gradients of {name}"
                                           if len(indices) > 1 else None))
             averaged[name] = value
@@ -147,33 +151,33 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
     if "batch" in modes:
         section = Section("Batch gradient descent", "batch",
                           intro="One update per pass over the data, on the average of the per-sample gradients.")
-        averaged = narrator.average(section, starting_gradients, list(range(n)), "batch")
-        hand = narrator.update(section, start, averaged, "batch")
-        exact = dict(start)
-        grads = [_exact_gradients(problem, exact, i)[1] for i in range(n)]
-        exact = {k: exact[k] - problem.lr * np.mean([g[k] for g in grads]) for k in names}
-        results["batch"] = (1, hand, exact)
+        averaged = narrator.average(section, starting_gradients, list(range(n)), "L")
+        hand = narrator.update(section, start, averaged, "L")
+        exact_values = dict(start)
+        grads = [_exact_gradients(problem, exact_values, i)[1] for i in range(n)]
+        exact_values = {k: exact_values[k] - problem.lr * np.mean([g[k] for g in grads]) for k in names}
+        results["batch"] = (1, hand, exact_values)
         sections.append(section)
     if "stochastic" in modes:
         section = Section("Stochastic gradient descent", "stochastic",
                           intro="One update per sample, in order; each gradient is recomputed at the weights "
                                 "the previous update left.")
-        hand, exact = dict(start), dict(start)
+        hand, exact_values = dict(start), dict(start)
         for i in range(n):
             gradients = (starting_gradients[i] if i == 0 else
                          narrator.sample_gradient(hand, i, section, with_forward=False))
             if i == 0:
                 section.items.append(Note("Sample 1 at the starting weights: its gradient is the one above."))
-            hand = narrator.update(section, hand, gradients, f"{i + 1}")
-            exact_grads = _exact_gradients(problem, exact, i)[1]
-            exact = {k: exact[k] - problem.lr * exact_grads[k] for k in names}
-        results["stochastic"] = (n, hand, exact)
+            hand = narrator.update(section, hand, gradients, f"L{i + 1}")
+            exact_grads = _exact_gradients(problem, exact_values, i)[1]
+            exact_values = {k: exact_values[k] - problem.lr * exact_grads[k] for k in names}
+        results["stochastic"] = (n, hand, exact_values)
         sections.append(section)
     if "minibatch" in modes:
         size = problem.batch_size
         section = Section(f"Mini-batch gradient descent (batches of {size})", "minibatch",
                           intro="One update per consecutive chunk of samples, on the chunk's average gradient.")
-        hand, exact = dict(start), dict(start)
+        hand, exact_values = dict(start), dict(start)
         chunks = [list(range(s, min(s + size, n))) for s in range(0, n, size)]
         for number, chunk in enumerate(chunks, 1):
             per_sample = [starting_gradients[i] if number == 1 else
@@ -181,11 +185,11 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
             if number == 1:
                 section.items.append(Note("The first batch starts at the starting weights: its per-sample "
                                           "gradients are the ones above."))
-            averaged = narrator.average(section, per_sample, chunk, f"b{number}")
-            hand = narrator.update(section, hand, averaged, f"b{number}")
-            grads = [_exact_gradients(problem, exact, i)[1] for i in chunk]
-            exact = {k: exact[k] - problem.lr * np.mean([g[k] for g in grads]) for k in names}
-        results["minibatch"] = (len(chunks), hand, exact)
+            averaged = narrator.average(section, per_sample, chunk, f"L_b{number}")
+            hand = narrator.update(section, hand, averaged, f"L_b{number}")
+            grads = [_exact_gradients(problem, exact_values, i)[1] for i in chunk]
+            exact_values = {k: exact_values[k] - problem.lr * np.mean([g[k] for g in grads]) for k in names}
+        results["minibatch"] = (len(chunks), hand, exact_values)
         sections.append(section)
 
     if problem.steps > 1:
@@ -194,10 +198,11 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
     comparison = Section("Comparison after one pass over the data", "compare")
     rows = []
     decimals = narrator.finer.decimals
-    for mode, (updates, hand, exact) in results.items():
+    for mode, (updates, hand, exact_values) in results.items():
         rows.append([mode, str(updates)]
-                    + [f"{format_value(hand[k], decimals)} (exact {format_value(exact[k], 6)})" for k in names]
-                    + [format_value(_mean_loss(problem, exact), 6)])
+                    + [f"{format_value(hand[k], decimals)} (exact {format_value(exact_values[k], 6)})"
+                       for k in names]
+                    + [format_value(_mean_loss(problem, exact_values), 6)])
     comparison.items.append(Table(["mode", "updates"] + [f"{k} after one pass" for k in names]
                                   + ["mean loss after"], rows))
     comparison.items.append(Note(f"Mean loss at the start: {format_value(_mean_loss(problem, start), 6)}."))
@@ -207,9 +212,9 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
             "stochastic updates follow each sample's gradient at once, so one pass makes several smaller, "
             "fresher steps where batch descent makes one averaged step."))
     sections.append(comparison)
-    summary = {mode: {"updates": u, "parameters": {k: float(v) for k, v in exact.items()},
+    summary = {mode: {"updates": u, "parameters": {k: float(v) for k, v in exact_values.items()},
                       "shown": {k: float(v) for k, v in hand.items()}}
-               for mode, (u, hand, exact) in results.items()}
+               for mode, (u, hand, exact_values) in results.items()}
     return Explanation(problem.title, sections, precision=problem.precision, graph=_modes_graph(problem, start),
                        summary={"modes": summary}, description=problem.description, detail=detail, exact=exact)
 
