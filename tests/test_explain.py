@@ -458,3 +458,19 @@ def test_every_activation_and_loss_explains(kind, samples):
                                      "training": {"loss": loss, "lr": 0.1}}, "grid")
             explanation = explain_problem(problem)
             assert explanation.to_text() and explanation.to_markdown() and explanation.to_json()
+
+
+def test_check_numbers_repeated_steps_and_finds_a_mistake_in_the_stochastic_path(tmp_path, capsys):
+    explanation = explain_problem(load_builtin("example3"))
+    keys = step_keys(explanation)
+    names = [key for key, _, _ in keys]
+    assert len(names) == len(set(names)) and "w #3" in names and "∂L2/∂w #2" in names
+    answers = {key: float(eq.shown) for key, eq, _ in keys}
+    answers["w #3"] += 0.05  # the second stochastic update, written down wrong
+    path = tmp_path / "answers.toml"
+    path.write_text('problem = "example3"\n[answers]\n' + "".join(f'"{k}" = {v!r}\n' for k, v in answers.items()),
+                    encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "first wrong step is 'w #3' (Stochastic gradient descent)" in out
+    assert "0.4708 − 0.1 × (−0.226) = 0.4934" in out

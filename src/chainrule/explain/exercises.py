@@ -35,22 +35,24 @@ def normalize_key(key: str) -> str:
     text = key.strip().replace(" ", "").replace("∂", "d").replace("ŷ", "yhat").replace("y\u0302", "yhat")
     text = text.replace("η", "eta").replace("′", "_new").replace("'", "_new")
     text = re.sub(r"^new", "new ", text)
-    return text.lower()
+    return text.replace("#", " #").lower()
 
 
 def step_keys(explanation: Explanation) -> list[tuple[str, Equation, str]]:
-    """(key, equation, section title) for every numbered step, in order; the first of a name wins."""
-    keys, seen = [], set()
+    """(key, equation, section title) for every numbered step, in order.
+
+    A name that comes back (w after each stochastic update) is numbered from
+    its second time on: ``w``, ``w #2``, ``w #3``.
+    """
+    keys, seen = [], {}
     for section in explanation.sections:
         prefix = "new " if section.kind == "check" else ""
         for equation in section.equations():
             if equation.kind == "given" or np.asarray(equation.shown).size != 1:
                 continue
             key = prefix + equation.lhs.to_text()
-            if normalize_key(key) in seen:
-                continue
-            seen.add(normalize_key(key))
-            keys.append((key, equation, section.title))
+            count = seen[normalize_key(key)] = seen.get(normalize_key(key), 0) + 1
+            keys.append((key if count == 1 else f"{key} #{count}", equation, section.title))
     return keys
 
 
