@@ -44,9 +44,6 @@ class Rounding:
     def finer(self) -> Rounding:
         return Rounding(min(self.decimals + 1, 15), self.carry)
 
-    def text(self, value) -> str:
-        return format_value(value, self.decimals)
-
 
 def format_value(value, decimals: int) -> str:
     array = np.asarray(value, dtype=float)

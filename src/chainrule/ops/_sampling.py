@@ -71,8 +71,3 @@ def random_axis(rng, shape):
         return tuple(axes)
     axis = int(rng.integers(0, len(shape)))
     return axis - len(shape) if rng.random() < 0.5 else axis
-
-
-def at_least(shape, ndim, fill=3):
-    """Pad ``shape`` on the left to ``ndim`` axes (for rules that need a matrix)."""
-    return (fill,) * (ndim - len(shape)) + tuple(shape)
