@@ -393,6 +393,9 @@ def _json_item(item) -> dict:
             "shape": list(item.shape) if item.shape is not None else None,
             "note": item.note,
             "relation": item.relation,
+            "context": item.context,
+            "sample": item.sample,
+            "at": None if item.at is None else {k: _number_or_list(v) for k, v in item.at.items()},
         }
     if isinstance(item, Note):
         return {"type": "note", "kind": item.kind, "text": item.text}

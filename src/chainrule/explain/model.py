@@ -92,6 +92,12 @@ class Equation:
     detail: str = "auto"
     #: Values are exact (rounded only when printed), not hand-rounded and carried.
     exact: bool = False
+    #: Where the line belongs in a data-set narration: "batch", "stochastic, sample 2", "minibatch, batch 1"…
+    context: str | None = None
+    #: The sample (1-based) whose forward or backward pass the line is part of, if any.
+    sample: int | None = None
+    #: The parameter values (as written) that the line is computed at, in a data-set narration.
+    at: dict | None = None
 
     @property
     def relation(self) -> str:

@@ -60,7 +60,8 @@ class _Narrator:
             parts.append(f"y = {format_value(np.asarray(problem.y[index]).reshape(-1)[0], 4)}")
         return ", ".join(parts)
 
-    def sample_gradient(self, values: dict, index: int, section: Section, *, with_forward: bool) -> dict[str, float]:
+    def sample_gradient(self, values: dict, index: int, section: Section, *, with_forward: bool,
+                        context: str) -> dict[str, float]:
         """Derive one sample's gradient at hand ``values``; add its lines; return the hand gradients."""
         loss, _ = build_loss(self.problem, values, [index])
         graph = trace(loss)
@@ -71,6 +72,7 @@ class _Narrator:
         root = graph.root.name
         for part in derivation.sections:
             for equation in part.equations():
+                equation.context, equation.sample, equation.at = context, index + 1, dict(values)
                 if with_forward and equation.kind in ("forward", "loss"):
                     section.items.append(equation)
                 # A parameter's gradient: its chain-rule line, or its local derivative when it
@@ -82,7 +84,7 @@ class _Narrator:
                     section.items.append(equation)
         return {name: float(derivation.shown_gradients[name]) for name in self.names}
 
-    def update(self, section: Section, values: dict, gradients: dict, loss: str) -> dict:
+    def update(self, section: Section, values: dict, gradients: dict, loss: str, context: str) -> dict:
         """p ← p − η · ∂loss/∂p for every parameter (``loss`` names whose gradient: L, L1, L_b1…)."""
         new_values = {}
         for name in self.names:
@@ -93,12 +95,13 @@ class _Narrator:
                 "update", Var(name),
                 [Form(Bin("-", Var(name), Bin("*", Var("η"), partial(loss, name)))),
                  Form(Bin("-", Var(name), Bin("*", Var("η"), Var("#g"))), env)],
-                new, new, self.finer.decimals, node=name, assign=True,
+                new, new, self.finer.decimals, node=name, assign=True, context=context, at=dict(values),
             ))
             new_values[name] = new
         return new_values
 
-    def average(self, section: Section, per_sample: list[dict], indices: list[int], loss: str) -> dict:
+    def average(self, section: Section, per_sample: list[dict], indices: list[int], loss: str,
+                context: str) -> dict:
         """∂loss/∂p as the average of the samples' gradients (the loss of a batch is their mean)."""
         averaged = {}
         for name in self.names:
@@ -114,7 +117,7 @@ class _Narrator:
                 else [Form(symbolic), Form(numeric, env)]
             section.items.append(Equation("batch", partial(loss, name), forms, value, value, self.finer.decimals,
                                           note=f"the average of the per-sample gradients of {name}"
-                                          if len(indices) > 1 else None))
+                                          if len(indices) > 1 else None, context=context))
             averaged[name] = value
         return averaged
 
@@ -143,7 +146,8 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
         "Per-sample gradients at the starting parameters", "sample",
         intro="Each sample's loss Lᵢ = (ŷᵢ − yᵢ)² has its own gradient; backpropagation gives each one.",
     )
-    starting_gradients = [narrator.sample_gradient(start, i, per_sample_section, with_forward=True)
+    starting_gradients = [narrator.sample_gradient(start, i, per_sample_section, with_forward=True,
+                                                    context=f"sample {i + 1}")
                           for i in range(n)]
     sections.append(per_sample_section)
 
@@ -151,8 +155,8 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
     if "batch" in modes:
         section = Section("Batch gradient descent", "batch",
                           intro="One update per pass over the data, on the average of the per-sample gradients.")
-        averaged = narrator.average(section, starting_gradients, list(range(n)), "L")
-        hand = narrator.update(section, start, averaged, "L")
+        averaged = narrator.average(section, starting_gradients, list(range(n)), "L", "batch")
+        hand = narrator.update(section, start, averaged, "L", "batch")
         exact_values = dict(start)
         grads = [_exact_gradients(problem, exact_values, i)[1] for i in range(n)]
         exact_values = {k: exact_values[k] - problem.lr * np.mean([g[k] for g in grads]) for k in names}
@@ -165,10 +169,11 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
         hand, exact_values = dict(start), dict(start)
         for i in range(n):
             gradients = (starting_gradients[i] if i == 0 else
-                         narrator.sample_gradient(hand, i, section, with_forward=False))
+                         narrator.sample_gradient(hand, i, section, with_forward=False,
+                                                  context=f"stochastic, sample {i + 1}"))
             if i == 0:
                 section.items.append(Note("Sample 1 at the starting weights: its gradient is the one above."))
-            hand = narrator.update(section, hand, gradients, f"L{i + 1}")
+            hand = narrator.update(section, hand, gradients, f"L{i + 1}", f"stochastic, sample {i + 1}")
             exact_grads = _exact_gradients(problem, exact_values, i)[1]
             exact_values = {k: exact_values[k] - problem.lr * exact_grads[k] for k in names}
         results["stochastic"] = (n, hand, exact_values)
@@ -181,12 +186,14 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
         chunks = [list(range(s, min(s + size, n))) for s in range(0, n, size)]
         for number, chunk in enumerate(chunks, 1):
             per_sample = [starting_gradients[i] if number == 1 else
-                          narrator.sample_gradient(hand, i, section, with_forward=False) for i in chunk]
+                          narrator.sample_gradient(hand, i, section, with_forward=False,
+                                                  context=f"minibatch, batch {number}, sample {i + 1}")
+                          for i in chunk]
             if number == 1:
                 section.items.append(Note("The first batch starts at the starting weights: its per-sample "
                                           "gradients are the ones above."))
-            averaged = narrator.average(section, per_sample, chunk, f"L_b{number}")
-            hand = narrator.update(section, hand, averaged, f"L_b{number}")
+            averaged = narrator.average(section, per_sample, chunk, f"L_b{number}", f"minibatch, batch {number}")
+            hand = narrator.update(section, hand, averaged, f"L_b{number}", f"minibatch, batch {number}")
             grads = [_exact_gradients(problem, exact_values, i)[1] for i in chunk]
             exact_values = {k: exact_values[k] - problem.lr * np.mean([g[k] for g in grads]) for k in names}
         results["minibatch"] = (len(chunks), hand, exact_values)
