@@ -715,3 +715,30 @@ def test_screenshots_at_a_backward_step_and_at_the_update(opened, tmp_path, name
         assert _png_size(shot) == (viewport["width"], viewport["height"])
         assert 20_000 < shot.stat().st_size < 300_000
     page.clean()
+
+
+# ---------------------------------------------------------------------------
+# The picture (DOT, and through Graphviz SVG/PNG)
+
+
+def test_picture_of_a_data_set_says_it_shows_sample_1_at_the_starting_weights():
+    exp = explanation("example3")
+    dot = exp.to_dot()
+    given_w = next(item for item in equations(exp.to_dict()) if item["kind"] == "given" and item["node"] == "w")
+    assert "sample 1 at the starting weights" in dot
+    assert f"w = {minus(given_w['shown_text'])}" in dot.split("labelloc")[0]
+    assert "sample 1" not in explanation("example1").to_dot()  # one example, one pass: nothing to say
+
+
+def test_picture_writes_matrices_row_by_row_under_their_shape():
+    exp = explanation("mlp")
+    dot = exp.to_dot()
+    node = next(n for n in exp.to_dict()["graph"]["nodes"] if n["id"] == "W1")
+    rows, columns = len(node["value"]), len(node["value"][0])
+    label = next(line for line in dot.splitlines() if line.strip().startswith('"W1" ['))
+    assert f"value ({rows}×{columns}) =" in label
+    cells = re.findall(r"<td align=\"left\">\[([^\]<]*)\]</td>", label)
+    assert len(cells) == rows and all(len(cell.split(", ")) == columns for cell in cells)
+    assert [_number(c) for c in cells[0].split(", ")] == pytest.approx(node["value"][0], abs=1e-3)
+    if shutil.which("dot"):
+        assert f"value ({rows}×{columns}) =" in exp.to_svg()

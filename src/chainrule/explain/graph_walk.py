@@ -328,7 +328,7 @@ class _Walker:
                 if context is None and self.dataset:
                     caption = "the starting point"
                 elif kind == "update":
-                    caption = "the update: the parameters take their new values"
+                    caption = "the update: new parameter values"
                 else:
                     caption = ("the first forward and backward pass" if not self.dataset
                                else "sample 1 at the starting weights")
