@@ -84,9 +84,10 @@ def _candidates(step: Step, recompute: Recomputation | None, answers: dict[str, 
             if value is not None:
                 yield value, (f"{_number(value, step)} is the mean of the {len(terms)} terms, 1/{len(terms)} of "
                               f"their sum: the products along the paths add up, they are not averaged.")
-        calls = _activations(recompute.form.expr)
+        unfolded = recompute.unfolded()
+        calls = _activations(unfolded)
         for chosen in ([calls] if len(calls) > 1 else []) + [[call] for call in calls]:
-            value = recompute.value(answers, _without(numeric, chosen))
+            value = recompute.value(answers, _without(unfolded, chosen))
             if value is not None:
                 yield value, _activation_sentence(symbolic, chosen, value, step)
     if expected != 0:

@@ -139,6 +139,11 @@ def _source(steps: list[Step], step: Step, reference: str, used) -> Step | None:
     return None
 
 
+def _is_collapsed_call(expr) -> bool:
+    function = FUNCTIONS.get(expr.fn) if isinstance(expr, Call) else None
+    return function is not None and function.collapse and function.compute is not None
+
+
 def _call_source(steps: list[Step], step: Step, call: Call, used) -> Step | None:
     """The earlier step that computed a collapsed call: ŷ = σ(z) for σ(z)."""
     text = call.to_text()
@@ -153,11 +158,27 @@ def _call_source(steps: list[Step], step: Step, call: Call, used) -> Step | None
 class Recomputation:
     """A step's numeric form with every traceable number tied to the step it came from."""
 
-    def __init__(self, step: Step, form: Form, sources: dict[str, Step], call_sources: dict[Call, Step]):
+    def __init__(self, step: Step, form: Form, sources: dict[str, Step], call_sources: dict[Call, Step],
+                 meaning: dict[str, Expr]):
         self.step = step
         self.form = form
         self.sources = sources  # substituted name → the step whose number it is
         self.call_sources = call_sources
+        self.meaning = meaning  # substituted name → what it stands for in the symbolic form
+
+    def unfolded(self) -> Expr:
+        """The numeric form with each placeholder for a call written as the call again (σ(z) for #call0),
+        so that a slip inside the call can be tried."""
+        values = self.form.values
+
+        def call_for(node: Expr) -> Expr | None:
+            if isinstance(node, Var) and _is_collapsed_call(self.meaning.get(node.name)):
+                call = self.meaning[node.name]
+                if call.names() <= set(values):
+                    return call
+            return None
+
+        return rewrite(self.form.expr, call_for)
 
     @property
     def inputs(self) -> list[Step]:
@@ -208,15 +229,17 @@ def recomputation(steps: list[Step], step: Step) -> Recomputation | None:
             if np.asarray(used).size != 1:
                 continue
             reference = meaning.get(name, Var(name))
-            text = reference.name if isinstance(reference, Var) else reference.to_text()
-            source = _source(steps, step, text, used)
+            if _is_collapsed_call(reference):  # a placeholder for σ(z), written as its value
+                source = _call_source(steps, step, reference, used)
+            else:
+                text = reference.name if isinstance(reference, Var) else reference.to_text()
+                source = _source(steps, step, text, used)
             if source is not None:
                 sources[name] = source
         call_sources = {}
-        if numeric.collapse:
+        if numeric.collapse:  # calls left in the numeric form, shown by the renderer as their values
             for node in nodes(numeric.expr):
-                function = FUNCTIONS.get(node.fn) if isinstance(node, Call) else None
-                if function is None or not function.collapse or function.compute is None:
+                if not _is_collapsed_call(node):
                     continue
                 used = node.evaluate({k: float(np.asarray(v)) for k, v in numeric.values.items()})
                 source = _call_source(steps, step, node, used)
@@ -224,4 +247,4 @@ def recomputation(steps: list[Step], step: Step) -> Recomputation | None:
                     call_sources[node] = source
     except (TypeError, KeyError, ValueError):
         return None
-    return Recomputation(step, numeric, sources, call_sources)
+    return Recomputation(step, numeric, sources, call_sources, meaning)
