@@ -144,6 +144,11 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     >>> print(explain(loss, lr=0.1).to_text())        # doctest: +SKIP
     """
     by_id = {id(t): n for t, n in (names or {}).items()} if names else None
+    with np.errstate(all="ignore"):
+        return _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact)
+
+
+def _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact) -> Explanation:
     graph = trace(output, by_id)
     summary_title = title or "How the gradient flows"
     if optimizer not in OPTIMIZERS:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..formula import Expr, format_number
+from ..formula import Expr
 from .model import Equation, Form, Note, Section, Table, format_value
 from .numbers import Written, number_text
 
@@ -220,8 +220,8 @@ def _shape_text(shape) -> str:
 
 def _summary_text(value, decimals: int) -> str:
     array = np.asarray(value, dtype=float)
-    return (f"{_shape_text(array.shape)} mean {format_number(array.mean(), decimals)}, "
-            f"min {format_number(array.min(), decimals)}, max {format_number(array.max(), decimals)}")
+    return (f"{_shape_text(array.shape)} mean {format_value(array.mean(), decimals)}, "
+            f"min {format_value(array.min(), decimals)}, max {format_value(array.max(), decimals)}")
 
 
 def _form_fmt(equation: Equation):
@@ -341,7 +341,7 @@ def _latex_matrix(value, decimals: int) -> str:
         array = array.reshape(1, -1)
     if array.ndim > 2:
         return r"\text{" + _summary_text(array, decimals) + "}"
-    rows = [" & ".join(format_number(v, decimals) for v in row) for row in array]
+    rows = [" & ".join(format_value(v, decimals) for v in row) for row in array]
     return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
 
 
