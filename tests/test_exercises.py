@@ -487,3 +487,14 @@ def test_answers_file_mistakes_are_one_line(tmp_path, capsys):
     path.write_text('problem = "example1"\n[options]\ncolour = 1\n[answers]\n"z" = 0.5\n', encoding="utf-8")
     assert main(["check", str(path)]) == 2
     assert "unknown option" in capsys.readouterr().err
+
+
+def test_a_result_written_with_fewer_decimals_is_still_checked_to_the_precision():
+    """2(0.720 − 1.0) = −0.56 is exact at three decimals: −0.552 is eight units off, not within 1.5 of −0.56."""
+    explanation = builtin("example3")
+    short = [s for s in answer_steps(explanation)
+             if not s.updates_parameter and len(s.shown_text.split(".")[-1]) < explanation.precision]
+    assert short, "expected a result that is exact with fewer decimals than the precision"
+    for step in short:
+        off = step.shown + 5 * 10.0 ** -explanation.precision
+        assert not check_answers(explanation, {step.name: off}).ok, step.name

@@ -120,10 +120,9 @@ def _compatible(source: Step, step: Step) -> bool:
 
 def defines(step: Step) -> set[str]:
     """The names under which later lines refer to this step's number."""
-    equation = step.equation
     names = {step.lhs_text}
-    if equation.kind == "update" and equation.node and step.lhs_text in (equation.node, f"{equation.node}_new"):
-        names.add(equation.node)  # w_new is the w of the check
+    if step.updates_parameter:
+        names.add(step.equation.node)  # w_new is the w of the check
     return names
 
 

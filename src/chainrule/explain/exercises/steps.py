@@ -38,6 +38,7 @@ class Step:
     position: int  # order in the explanation
     index: tuple[int, ...] | None = None  # the element of a tensor equation
     aliases: list[str] = field(default_factory=list)
+    precision: int = 3  # the explanation's decimals (updated parameters get one more)
 
     @property
     def shown(self) -> float:
@@ -55,13 +56,23 @@ class Step:
 
     @property
     def decimals(self) -> int:
-        """The decimals the shown number is written with (at least the line's own)."""
-        return max(self.equation.decimals, shown_decimals(self.shown_text))
+        """The decimals the learner is asked for: the precision (one more for an update), or more where the
+        number is written with more (a small value in significant figures). A result that happens to be
+        exact with fewer (2(0.720 − 1.0) = −0.56) is still worked to the precision."""
+        asked = self.precision + (1 if self.updates_parameter else 0)
+        return max(asked, self.equation.decimals, shown_decimals(self.shown_text))
 
     @property
     def tolerance(self) -> float:
         """About 1.5 units of the last shown decimal: an answer rounded either way still counts."""
         return 1.5 * 10.0 ** -self.decimals
+
+    @property
+    def updates_parameter(self) -> bool:
+        """A parameter's new value (w_new, or w ← … in a data-set narration), not a velocity or a moment."""
+        equation = self.equation
+        return equation.kind == "update" and equation.node is not None and \
+            self.lhs_text in (equation.node, f"{equation.node}_new")
 
     @property
     def lhs_text(self) -> str:
@@ -118,11 +129,11 @@ def answer_steps(explanation: Explanation) -> list[Step]:
             size = np.asarray(equation.shown).size
             if size == 1:
                 steps.append(Step(base, equation, section.title, section.kind, len(steps),
-                                  aliases=[prefix + lhs]))
+                                  aliases=[prefix + lhs], precision=explanation.precision))
             elif size <= MAX_ELEMENTS:
                 for index in np.ndindex(np.asarray(equation.shown).shape):
                     steps.append(Step(base + _element_suffix(index), equation, section.title, section.kind,
-                                      len(steps), index=index))
+                                      len(steps), index=index, precision=explanation.precision))
     _make_unique(steps)
     return steps
 

@@ -82,7 +82,8 @@ class _Scrubber:
 
     def _number(self, match: re.Match) -> str:
         text = match.group(0)
-        if _plain(text) in self.given or re.fullmatch(r"[−-]?\d+", text):
+        is_value = re.search(r"[=≈]\s*$", match.string[:match.start()]) is not None  # z = 8, σ′ ≈ 0
+        if _plain(text) in self.given or (re.fullmatch(r"[−-]?\d+", text) and not is_value):
             return text  # given, or a count (sample 2, 3 paths)
         return BLANK
 
