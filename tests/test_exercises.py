@@ -7,8 +7,10 @@ may change, what check says about them must not.
 
 import math
 import re
+import shutil
 import xml.etree.ElementTree as ElementTree
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -498,3 +500,31 @@ def test_a_result_written_with_fewer_decimals_is_still_checked_to_the_precision(
     for step in short:
         off = step.shown + 5 * 10.0 ** -explanation.precision
         assert not check_answers(explanation, {step.name: off}).ok, step.name
+
+
+def test_html_worksheet_filled_in_a_browser_is_checked_right(tmp_path, capsys):
+    """The page's script writes what is typed into the blanks as an answers file that check accepts."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("no Chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the Python driver 'playwright' is not installed")
+    source, values, target, lr = TANH
+    page_path = tmp_path / "ws.html"
+    assert main(["worksheet", source, "--set", *[f"{k}={v}" for k, v in values.items()], "--target", str(target),
+                 "--lr", str(lr), "-o", str(page_path)]) == 0
+    steps = answer_steps(expression(TANH))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox"])
+        try:
+            page = browser.new_page()
+            errors = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(page_path.as_uri())
+            for step in steps:
+                page.locator(f'input[data-step="{step.name}"]').fill(step.shown_text)
+            answers = page.locator("#ws-answers").input_value()
+        finally:
+            browser.close()
+    assert errors == []
+    (tmp_path / "answers.toml").write_text(answers, encoding="utf-8")
+    assert main(["check", str(tmp_path / "answers.toml")]) == 0, capsys.readouterr().out

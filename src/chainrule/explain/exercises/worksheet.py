@@ -272,9 +272,16 @@ def _html_line(line: Line) -> str:
             f'<div class="ws-equation">{_math("".join(parts), text)} {answer}</div>{note}</div>')
 
 
+def _mathml_number(text: str) -> str:
+    if re.fullmatch(r"[−-]?\d+(?:\.\d+)?", text):
+        sign = "<mo>−</mo>" if text[0] in "−-" else ""
+        return f"<mrow>{sign}<mn>{text.lstrip('−-')}</mn></mrow>"
+    return f"<mtext>{_e(text)}</mtext>"  # a tensor, or a number in scientific notation
+
+
 def _html_given(equation: Equation) -> str:
     value = equation.shown_text()
-    inner = f"{equation.lhs.to_mathml()}<mo>=</mo><mtext>{_e(value)}</mtext>"
+    inner = f"{equation.lhs.to_mathml()}<mo>=</mo>{_mathml_number(value)}"
     note = f' <span class="ws-role">({_e(equation.note)})</span>' if equation.note else ""
     return f'<li>{_math(inner, f"{equation.lhs.to_text()} = {value}")}{note}</li>'
 
