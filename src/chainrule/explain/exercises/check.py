@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..explanation import Explanation, equation_text
 from .diagnose import diagnose
-from .follow import Recomputation, recomputation
+from .follow import Recomputation, StepIndex, recomputation
 from .steps import Step, answer_steps, normalize_key
 
 __all__ = ["check_answers", "CheckResult", "Verdict"]
@@ -136,12 +136,13 @@ def check_answers(explanation: Explanation, answers: dict[str, float]) -> CheckR
     learner, unknown = _resolve(steps, answers)
     result = CheckResult(unknown=unknown)
     roots: dict[str, frozenset[str]] = {}  # step name → the first mistakes its answer depends on
+    index = StepIndex(steps)
     for step in steps:
         if step.name not in learner:
             result.missing.append(step.name)
             continue
         answer = learner[step.name]
-        recompute = recomputation(steps, step)
+        recompute = recomputation(index, step)
         inherited = _inherited(recompute, roots)
         if _near(answer, step.shown, step) or _near(answer, step.exact, step):
             verdict = Verdict(step, answer, "right", step.shown)

@@ -15,6 +15,8 @@ happen silently: the name then keeps the explanation's own value.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections.abc import Callable
 
 import numpy as np
@@ -23,7 +25,7 @@ from ...formula import FUNCTIONS, Bin, Call, Expr, Neg, Num, Var
 from ..model import Form
 from .steps import Step
 
-__all__ = ["Recomputation", "recomputation", "rewrite"]
+__all__ = ["Recomputation", "StepIndex", "recomputation", "rewrite"]
 
 
 # -- small tree tools, iterative so a long sum cannot overflow the stack ------------------
@@ -127,31 +129,53 @@ def defines(step: Step) -> set[str]:
 
 
 def _same(a, b) -> bool:
-    return bool(np.isclose(float(a), float(b), rtol=1e-9, atol=1e-12))
-
-
-def _source(steps: list[Step], step: Step, reference: str, used) -> Step | None:
-    """The nearest earlier step that produced ``reference`` with the value ``used``."""
-    for earlier in reversed(steps[:step.position]):
-        if earlier.index is None and reference in defines(earlier) and _compatible(earlier, step):
-            return earlier if _same(earlier.shown, used) else None
-    return None
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _is_collapsed_call(expr) -> bool:
+    """A call the numeric form shows as its value (σ(z) as 0.622)."""
     function = FUNCTIONS.get(expr.fn) if isinstance(expr, Call) else None
     return function is not None and function.collapse and function.compute is not None
 
 
-def _call_source(steps: list[Step], step: Step, call: Call, used) -> Step | None:
-    """The earlier step that computed a collapsed call: ŷ = σ(z) for σ(z)."""
-    text = call.to_text()
-    for earlier in reversed(steps[:step.position]):
-        forms = earlier.equation.forms
-        if (earlier.index is None and forms and forms[0].values is None and forms[0].expr.to_text() == text
-                and _compatible(earlier, step)):
-            return earlier if abs(earlier.shown - float(used)) <= 0.5 * 10.0 ** -earlier.decimals + 1e-12 else None
-    return None
+class StepIndex:
+    """The steps by the names later lines use for them, and by their formula, in order."""
+
+    def __init__(self, steps: list[Step]):
+        self.by_name: dict[str, list[Step]] = {}
+        self.by_formula: dict[str, list[Step]] = {}
+        for step in steps:
+            if step.index is not None:
+                continue
+            for name in defines(step):
+                self.by_name.setdefault(name, []).append(step)
+            forms = step.equation.forms
+            if forms and forms[0].values is None:
+                self.by_formula.setdefault(forms[0].expr.to_text(), []).append(step)
+        self._positions = {id(table): {key: [s.position for s in found] for key, found in table.items()}
+                           for table in (self.by_name, self.by_formula)}
+
+    def nearest(self, table: dict[str, list[Step]], key: str, step: Step) -> Step | None:
+        """The nearest step before ``step`` under ``key`` that ``step`` may take a number from."""
+        found = table.get(key)
+        if not found:
+            return None
+        for earlier in reversed(found[:bisect_left(self._positions[id(table)][key], step.position)]):
+            if _compatible(earlier, step):
+                return earlier
+        return None
+
+    def source(self, step: Step, reference: str, used) -> Step | None:
+        """The nearest earlier step that produced ``reference`` with the value ``used``."""
+        earlier = self.nearest(self.by_name, reference, step)
+        return earlier if earlier is not None and _same(earlier.shown, used) else None
+
+    def call_source(self, step: Step, call: Call, used) -> Step | None:
+        """The earlier step that computed a collapsed call (ŷ = σ(z) for σ(z)), if it wrote the value used."""
+        earlier = self.nearest(self.by_formula, call.to_text(), step)
+        if earlier is None or abs(earlier.shown - float(used)) > 0.5 * 10.0 ** -earlier.decimals + 1e-12:
+            return None
+        return earlier
 
 
 class Recomputation:
@@ -210,7 +234,7 @@ class Recomputation:
         return result if np.isfinite(result) else None
 
 
-def recomputation(steps: list[Step], step: Step) -> Recomputation | None:
+def recomputation(index: StepIndex, step: Step) -> Recomputation | None:
     """How to recompute ``step`` from earlier answers, or None when it has no numeric form."""
     equation = step.equation
     numeric = next((f for f in equation.forms if f.values is not None), None)
@@ -229,10 +253,10 @@ def recomputation(steps: list[Step], step: Step) -> Recomputation | None:
                 continue
             reference = meaning.get(name, Var(name))
             if _is_collapsed_call(reference):  # a placeholder for σ(z), written as its value
-                source = _call_source(steps, step, reference, used)
+                source = index.call_source(step, reference, used)
             else:
                 text = reference.name if isinstance(reference, Var) else reference.to_text()
-                source = _source(steps, step, text, used)
+                source = index.source(step, text, used)
             if source is not None:
                 sources[name] = source
         call_sources = {}
@@ -241,7 +265,7 @@ def recomputation(steps: list[Step], step: Step) -> Recomputation | None:
                 if not _is_collapsed_call(node):
                     continue
                 used = node.evaluate({k: float(np.asarray(v)) for k, v in numeric.values.items()})
-                source = _call_source(steps, step, node, used)
+                source = index.call_source(step, node, used)
                 if source is not None:
                     call_sources[node] = source
     except (TypeError, KeyError, ValueError):
