@@ -41,6 +41,10 @@ def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, e
         problem = dataclasses.replace(problem, **changes)
     if problem.steps > 1 and problem.lr is None:
         raise ProblemError("more than one step needs a learning rate")
+    if problem.is_dataset and problem.kind == "mlp" and problem.mode != "batch":
+        raise ProblemError(f"{problem.source}: [training] mode = {problem.mode!r}: an MLP's data set is explained "
+                           "as one batch update at the layer level; for stochastic or mini-batch training of an MLP "
+                           "use `chainrule train`, or use mode = \"batch\"")
     if problem.is_dataset and problem.kind != "mlp":
         if problem.optimizer != "sgd":
             raise ProblemError("the batch/stochastic/mini-batch narration uses plain gradient descent (sgd)")

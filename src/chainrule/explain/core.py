@@ -73,8 +73,9 @@ def _graph_view(graph: Graph, derivation: Derivation, exact_grads: dict[int, np.
 
 
 def _jsonable(value):
-    array = np.asarray(value, dtype=float)
-    return float(array) if array.ndim == 0 else array.tolist()
+    from .explanation import _number_or_list
+
+    return _number_or_list(value)
 
 
 def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str, steps: int = 1,
