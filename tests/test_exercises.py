@@ -489,6 +489,14 @@ def test_answers_file_mistakes_are_one_line(tmp_path, capsys):
     path.write_text('problem = "example1"\n[options]\ncolour = 1\n[answers]\n"z" = 0.5\n', encoding="utf-8")
     assert main(["check", str(path)]) == 2
     assert "unknown option" in capsys.readouterr().err
+    for option, message in (("precision = 40", "[options] precision: expected a whole number"),
+                            ("lr = -1", "[options] lr: must be positive"),
+                            ('loss = "nope"', "[options] loss: expected one of"),
+                            ("set = { w = nan }", "[options] set: expected names with numbers")):
+        path.write_text(f'problem = "example1"\n[options]\n{option}\n[answers]\n"z" = 0.5\n', encoding="utf-8")
+        assert main(["check", str(path)]) == 2, option
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
 
 
 def test_a_result_written_with_fewer_decimals_is_still_checked_to_the_precision():

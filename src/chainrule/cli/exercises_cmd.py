@@ -95,6 +95,22 @@ def _options(args) -> dict:
     return options
 
 
+def _validated(options: dict, path: str) -> dict:
+    """An answers file's options, checked as the worksheet's flags are (a precision from 0 to 9…)."""
+    keywords = {flags[0].lstrip("-"): kw for flags, kw in PROBLEM_FLAGS}
+    for key, value in options.items():
+        flag = keywords.get(key, {})
+        try:
+            if "type" in flag:
+                flag["type"](str(value))
+        except argparse.ArgumentTypeError as error:
+            raise CommandError(f"{path}: [options] {key}: {error}") from None
+        if "choices" in flag and value not in flag["choices"]:
+            raise CommandError(f"{path}: [options] {key}: expected one of {', '.join(flag['choices'])}, "
+                               f"got {value!r}")
+    return options
+
+
 def _namespace(options: dict) -> argparse.Namespace:
     """The flags back from an answers file's options."""
     return argparse.Namespace(
@@ -130,7 +146,7 @@ def run_check(args) -> int:
         candidate = Path(args.answers).parent / reference
         if candidate.is_file():
             reference = str(candidate)
-    explanation = _explanation(_namespace(answers.options), reference)
+    explanation = _explanation(_namespace(_validated(answers.options, args.answers)), reference)
     result = check_answers(explanation, answers.answers)
     print(result.report())
     return 0 if result.ok else 1
