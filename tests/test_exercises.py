@@ -536,3 +536,19 @@ def test_html_worksheet_filled_in_a_browser_is_checked_right(tmp_path, capsys):
     assert errors == []
     (tmp_path / "answers.toml").write_text(answers, encoding="utf-8")
     assert main(["check", str(tmp_path / "answers.toml")]) == 0, capsys.readouterr().out
+
+
+def test_tables_and_notes_after_the_givens_keep_no_worked_out_number():
+    """The table of further steps, the modes comparison and the loss notes are worked out too."""
+    for explanation in (explain_problem(load_builtin("example1"), steps=3), builtin("example3")):
+        sheet = build_worksheet(explanation)
+        for part in sheet.parts[1:]:
+            for item in part.items:
+                texts = []
+                if hasattr(item, "rows"):
+                    texts = [str(cell) for row in item.rows for cell in row] + [item.caption or ""]
+                elif hasattr(item, "text"):
+                    texts = [item.text]
+                for text in texts:
+                    decimals = [n for n in NUMBER.findall(text) if "." in n or "e" in n]
+                    assert set(decimals) <= _givens(explanation), text

@@ -137,7 +137,7 @@ def build_worksheet(explanation: Explanation) -> Worksheet:
                     blanks = [Blank(f"({count + 1})", None)]
                     name = item.lhs.to_text()
                 count += len(blanks)
-                if item.kind == "update" and item.node and item.lhs.to_text() in (item.node, f"{item.node}_new"):
+                if asked and asked[0].updates_parameter:
                     found_in[item.node] = blanks[0].label
                 note = scrub.text(item.note) if item.note else None
                 part.items.append(Line(item, _symbolic_forms(item), blanks, name, note))
