@@ -552,3 +552,12 @@ def test_tables_and_notes_after_the_givens_keep_no_worked_out_number():
                 for text in texts:
                     decimals = [n for n in NUMBER.findall(text) if "." in n or "e" in n]
                     assert set(decimals) <= _givens(explanation), text
+
+
+def test_many_wrong_steps_keep_the_report_short():
+    explanation = builtin("example3")
+    steps = answer_steps(explanation)
+    result = check_answers(explanation, {s.name: s.shown + 0.37 for s in steps})
+    report = result.report()
+    assert len(result.wrong) > 10
+    assert report.count("✗ Also wrong: ") == 5 and f"({len(result.wrong) - 6} more)" in report

@@ -18,6 +18,9 @@ from .steps import Step, answer_steps, normalize_key
 
 __all__ = ["check_answers", "CheckResult", "Verdict"]
 
+#: Later wrong steps explained one per line; the rest are only named, so the report stays readable.
+MAX_LATER = 5
+
 
 @dataclass
 class Verdict:
@@ -72,8 +75,11 @@ class CheckResult:
                 verb = "follow" if len(followers) > 1 else "follows"
                 lines.append(f"→ {count} {verb} correctly from {source}: "
                              + ", ".join(v.step.name for v in followers) + ".")
-            for verdict in wrong[1:]:
+            for verdict in wrong[1:1 + MAX_LATER]:
                 lines.append(_later_mistake(verdict))
+            if len(wrong) > 1 + MAX_LATER:
+                rest = [v.step.name for v in wrong[1 + MAX_LATER:]]
+                lines.append(f"✗ Also wrong ({len(rest)} more): {', '.join(rest)}.")
         if self.correct:
             lines.append(f"✓ Correct: {', '.join(self.correct)}")
         if not wrong and not self.unknown:
