@@ -510,6 +510,18 @@ def test_walk_check_shows_the_new_values_only(name):
                 assert value.new
 
 
+def _pass_of(steps: list[dict], index: int) -> list[dict]:
+    """The lines of the data-set pass that step ``index`` is in: the same context, one sample."""
+    found, sample = [], None
+    for item in reversed(steps[:index + 1]):
+        if item["context"] != steps[index]["context"] or None not in (sample, item["sample"]) \
+                and item["sample"] != sample:
+            break
+        sample = sample if item["sample"] is None else item["sample"]
+        found.insert(0, item)
+    return found
+
+
 def test_walk_follows_the_samples_and_weights_of_a_data_set():
     data = explanation("example3").to_dict()
     steps, walk = steps_of(data), walk_graph(data)
@@ -533,9 +545,22 @@ def test_walk_follows_the_samples_and_weights_of_a_data_set():
             row = dict(part.split(" = ") for part in table["rows"][item["sample"] - 1][1].split(", "))
             for name, text in row.items():
                 assert _number(shown[name].content) == pytest.approx(_number(text))
-        if item["kind"] == "chain" and item["sample"] not in (None, 1):
-            # Another sample's forward pass is not on the page: its values stay blank, never sample 1's.
-            assert not {"z", "ŷ", "L"} & set(shown) or item["context"].startswith("sample")
+        # Every number the graph shows comes from a line of this pass (this context and sample), never from
+        # another sample's or from before an update; what no line of the pass says stays blank.
+        this_pass = _pass_of(steps, index)
+        ops = {n["id"] for n in data["graph"]["nodes"] if n["kind"] == "op"}
+        for node, value in shown.items():
+            if node in ops:
+                lines = [s for s in this_pass if s["node"] == node and s["kind"] in ("forward", "loss")]
+                assert lines and value.content == minus(lines[-1]["shown_text"]), (index, node)
+        for key, label in folded(walk, index).items():
+            if json.loads(key)[0] == "e" and key in walk.stepped and item["sample"] not in (None, 1):
+                lines = [s for s in this_pass if s["kind"] == "local" and s["edge"] == json.loads(key)[1:]]
+                assert lines and label.content.endswith(minus(lines[-1]["shown_text"])), (index, key)
+        for node, grad in _grads(folded(walk, index)).items():
+            if node != data["graph"]["nodes"][-1]["id"] and grad.label.startswith("∂L") and grad.label != "∂L/∂L":
+                lines = [s for s in this_pass if s["kind"] in ("chain", "gradient", "local")]
+                assert lines, (index, node)
     assert {"batch", "stochastic, sample 2", "minibatch, batch 1"} <= seen_contexts
 
 
@@ -623,8 +648,11 @@ def test_page_graph_shows_the_current_sample_and_weights(opened):
     sample_2 = dict(part.split(" = ") for part in table["rows"][1][1].split(", "))
     for name, text in sample_2.items():  # the inputs of sample 2, from the sample table
         assert _shown_number(graph["nodes"][name]["value"]) == _number(text)
-    for node in ("z", "ŷ", "L"):  # this sample's forward pass is not written out: nothing rather than sample 1's
-        assert graph["nodes"][node]["value"] is None
+    this_pass = _pass_of(steps, index)
+    for node in ("z", "ŷ", "L"):  # this sample's own numbers where its lines wrote them, else nothing
+        lines = [s for s in this_pass if s["node"] == node and s["kind"] in ("forward", "loss")]
+        shown = _shown_number(graph["nodes"][node]["value"])
+        assert shown == (_number(lines[-1]["shown_text"]) if lines else None), node
     p.click("#next")  # its update
     graph = p.evaluate(_VISIBLE)
     assert steps[index + 1]["kind"] == "update"

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..formula import format_number
+from .model import format_value
 
 __all__ = ["Shown", "Walk", "walk_graph", "display_value", "minus", "slot_key"]
 
@@ -56,7 +56,7 @@ def display_value(value, decimals: int):
         return "text", value
     if not isinstance(value, list):
         try:
-            return "text", minus(format_number(float(value), decimals))
+            return "text", minus(format_value(float(value), decimals))
         except (TypeError, ValueError):
             return "text", str(value)
     try:
@@ -66,7 +66,7 @@ def display_value(value, decimals: int):
     if array.size and array.ndim <= 2 and (array.ndim < 2 or array.shape[0] <= _MAX_ROWS) \
             and array.shape[-1] <= _MAX_COLUMNS:
         rows = array.reshape(1, -1) if array.ndim == 1 else array
-        return "matrix", [[minus(format_number(v, decimals)) for v in row] for row in rows]
+        return "matrix", [[minus(format_value(v, decimals)) for v in row] for row in rows]
     return _summary(array, decimals)
 
 
@@ -77,8 +77,8 @@ def _summary(array: np.ndarray, decimals: int):
     if finite.size == 0:
         return "summary", [_shape_text(array.shape)]
     return "summary", [
-        f"{_shape_text(array.shape)}, mean {minus(format_number(finite.mean(), decimals))}",
-        f"from {minus(format_number(finite.min(), decimals))} to {minus(format_number(finite.max(), decimals))}",
+        f"{_shape_text(array.shape)}, mean {minus(format_value(finite.mean(), decimals))}",
+        f"from {minus(format_value(finite.min(), decimals))} to {minus(format_value(finite.max(), decimals))}",
     ]
 
 
@@ -425,8 +425,10 @@ class _Walker:
             key = slot_key("e", a, b)
             label = next((s.label for s in self.walk.variants.get(key, []) if s.form == "label"), "")
             written = str(item.get("shown_text", ""))
-            if not (label and minus(label).endswith(minus(written))):
-                label = f"{lhs} = {written}"
+            if not (label and minus(label).endswith(minus(written))):  # another pass: the line's own numbers
+                forms = item.get("forms") or []
+                rule = str(forms[0].get("text", "")) if forms else ""
+                label = f"{lhs} = {rule} = {written}" if rule and rule != written else f"{lhs} = {written}"
             self.set(key, Shown(label, "label", label))
             if self._feeds_only_the_loss(a, b):
                 self.set(slot_key("g", a), Shown(self.graph.grad_name(a), *item_display(item)))

@@ -33,8 +33,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from ..formula import format_number
 from .graph_walk import Shown, Walk, minus, slot_key, walk_graph
+from .model import format_value
 
 __all__ = ["to_html", "asset", "ROOT_CLASS"]
 
@@ -156,7 +156,7 @@ def _mn(text: str) -> str:
 def _matrix_mathml(array: np.ndarray, decimals: int) -> str:
     rows = array.reshape(1, -1) if array.ndim == 1 else array
     body = "".join(
-        "<mtr>" + "".join(f"<mtd>{_mn(format_number(v, decimals))}</mtd>" for v in row) + "</mtr>"
+        "<mtr>" + "".join(f"<mtd>{_mn(format_value(v, decimals))}</mtd>" for v in row) + "</mtr>"
         for row in rows
     )
     return f'<mrow><mo fence="true">[</mo><mtable>{body}</mtable><mo fence="true">]</mo></mrow>'

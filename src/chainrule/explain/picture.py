@@ -11,7 +11,7 @@ from html import escape
 
 import numpy as np
 
-from ..formula import format_number
+from .model import format_value
 
 __all__ = ["to_dot"]
 
@@ -26,7 +26,7 @@ def _shape_text(shape) -> str:
 
 
 def _number(value, decimals: int) -> str:
-    return format_number(value, decimals).replace("-", "−")
+    return format_value(value, decimals).replace("-", "−")
 
 
 def _value_rows(label: str, value, decimals: int, written: str | None = None) -> list[str]:
