@@ -727,8 +727,9 @@ def test_screenshots_at_a_backward_step_and_at_the_update(opened, tmp_path, name
     backward = next(i for i, item in enumerate(steps) if item["kind"] == "chain")
     update = next(i for i, item in enumerate(steps) if item["kind"] == "update" and i > backward)
     if name == "example3":  # a later sample, at the weights its stochastic update starts from
-        backward = next(i for i, item in enumerate(steps) if item["context"] == "stochastic, sample 2")
-        update = backward + 1
+        backward = next(i for i, item in enumerate(steps)
+                        if item["context"] == "stochastic, sample 2" and item["kind"] == "chain")
+        update = next(i for i, item in enumerate(steps) if item["kind"] == "update" and i > backward)
     page = opened(exp.to_html(), f"shot-{name}", viewport=viewport)
     p = page.page
     folder = Path(SHOTS) if SHOTS else tmp_path

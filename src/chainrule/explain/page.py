@@ -695,7 +695,7 @@ def _graph_svg(graph: dict, walk: Walk, title: str) -> str:
 
     out = [f'<svg class="cr-graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
            f'width="{width}" height="{height}" role="img" '
-           f'style="width:100%;max-width:{math.ceil(width * 1.2)}px;min-width:{math.ceil(width * 0.8)}px;height:auto">',
+           f'style="width:100%;max-width:{width}px;min-width:{math.ceil(width * 0.8)}px;height:auto">',
            f"<title>{_e('Computation graph: ' + title)}</title>",
            '<defs><marker id="cr-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/></marker>'
