@@ -37,13 +37,14 @@ def write_output(content, path: str | None, *, binary: bool = False, what: str |
 @contextlib.contextmanager
 def output_errors(path, what: str | None = None):
     """Turn a failure to write ``path`` into one line: ``cannot write PATH: why``."""
-    label = f"{what} {path}" if what else str(path)
     if str(path).strip() == "":
         raise CommandError(f"{what + ': ' if what else ''}the file name is empty")
     try:
         yield
     except OSError as error:
-        raise CommandError(f"cannot write {label}: {error.strerror or error}") from None
+        why = error.strerror or str(error)
+        raise CommandError(f"{what} {path}: cannot write the file ({why})" if what
+                           else f"cannot write {path}: {why}") from None
 
 
 def use_color(flag: str) -> bool:

@@ -96,7 +96,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CommandError, finite_number
+from . import limits
+from .common import CommandError, finite_number, output_errors
 
 __all__ = ["register", "run"]
 
@@ -235,7 +236,7 @@ def _locate(problem: str) -> Source:
     if path.exists():
         if path.suffix.lower() == ".toml":
             try:
-                text = path.read_text(encoding="utf-8")
+                text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows editors add, is fine
             except (OSError, UnicodeDecodeError) as error:
                 raise CommandError(f"{problem}: cannot read the file ({getattr(error, 'strerror', None) or error})"
                                    ) from None
@@ -364,7 +365,18 @@ def register(subparsers) -> None:
     output.add_argument("--compare-modes", action="store_true",
                         help="train in batch, stochastic and mini-batch mode from the same weights and compare")
     output.add_argument("--no-progress", action="store_true", help="no progress bar")
+    output.add_argument("--checkpoint-every", type=_positive_count, metavar="N",
+                        help="also write the --save file every N epochs, so that an interrupted run can resume")
+    output.add_argument("--resume", metavar="FILE",
+                        help="continue a run from a file written by --save, up to --epochs in total")
+    limits.register(parser)
     parser.set_defaults(run=run)
+
+
+def _positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def _apply_flags(args, config: Config) -> None:
@@ -395,7 +407,8 @@ class Data:
         return self.X_train.shape[1]
 
 
-def _load_data(config: Config, source: Source) -> tuple[np.ndarray, np.ndarray, str, tuple]:
+def _load_data(config: Config, source: Source, limit: limits.Limits | None = None
+               ) -> tuple[np.ndarray, np.ndarray, str, tuple]:
     from .. import data
 
     toy, csv = config.get("data", "toy"), config.get("data", "csv")
@@ -447,6 +460,7 @@ def _load_data(config: Config, source: Source) -> tuple[np.ndarray, np.ndarray, 
                                f"(only to {', '.join(toys)})")
     seed = config.get("data", "seed", 0)
     samples = config.get("data", "samples", 100)
+    limits.check_samples(samples, config.origin("data", "samples"), limit or limits.Limits())
     noise = config.get("data", "noise", 0.1)
     try:
         if toy == "moons":
@@ -601,6 +615,9 @@ def _settings(config: Config, data: Data) -> Settings:
     if loss == "hinge" and (labels is None or not (set(labels.tolist()) <= {0.0, 1.0}
                                                    or set(labels.tolist()) <= {-1.0, 1.0})):
         raise CommandError(f"loss hinge needs labels −1/+1 (or 0/1); the target holds {_few(np.unique(y))}")
+    if output == "softmax" and sizes[-1] == 1:
+        raise CommandError(f"{config.origin('model', 'output')}: softmax over one output is always 1, so the "
+                           "network could not learn; use sigmoid (or identity) for one output")
     if loss == "bce" and output != "sigmoid":
         raise CommandError("loss bce needs probabilities: set model.output = \"sigmoid\" (--output sigmoid), "
                            "or use loss = \"bce_with_logits\" on raw scores")
@@ -677,8 +694,11 @@ class Run:
     test: dict | None
 
 
-def _train(settings: Settings, data: Data, mode: str, initial_state=None, progress: bool = True) -> Run:
-    from .. import TrainingDiverged, evaluate, fit, nn
+def _train(settings: Settings, data: Data, mode: str, initial_state=None, progress: bool = True,
+           resumable: dict | None = None) -> Run:
+    """Train one model. ``resumable`` (for one run) holds fit's ``checkpoint``, ``checkpoint_every``,
+    ``checkpoint_extra`` and ``resume`` arguments."""
+    from .. import CheckpointError, TrainingDiverged, evaluate, fit, nn
     from ..train import EarlyStopping
 
     model = _make_model(settings)
@@ -697,15 +717,19 @@ def _train(settings: Settings, data: Data, mode: str, initial_state=None, progre
             history = fit(model, loss_fn, optimizer, data.X_train, y_train, mode=mode,
                           batch_size=settings.batch_size if mode == "minibatch" else None, epochs=settings.epochs,
                           shuffle=settings.shuffle, seed=settings.seed, callbacks=callbacks, progress=progress,
-                          validation=validation)
+                          validation=validation, **(resumable or {}))
             seconds = time.perf_counter() - start
             train = evaluate(model, loss_fn, data.X_train, y_train)
             test = evaluate(model, loss_fn, data.X_test, y_test) if data.X_test is not None else None
     except TrainingDiverged as error:
         label = f"{mode} mode: " if initial_state is not None else ""
         raise CommandError(f"{label}{error}", status=1) from None
+    except CheckpointError as error:
+        raise CommandError(str(error)) from None
     except (ValueError, TypeError) as error:
         raise CommandError(f"training failed: {error}") from None
+    except OSError as error:
+        raise CommandError(f"--save {error.filename}: cannot write the file ({error.strerror or error})") from None
     return Run(model, optimizer, history, seconds, train, test)
 
 
@@ -732,12 +756,18 @@ def _check_outputs(args) -> None:
         raise CommandError("--save saves one model; it cannot be combined with --compare-modes")
     if args.compare_modes and args.boundary:
         raise CommandError("--boundary draws one model; it cannot be combined with --compare-modes")
+    if args.compare_modes and (args.resume or args.checkpoint_every):
+        raise CommandError("--resume and --checkpoint-every follow one run; they cannot be combined with "
+                           "--compare-modes")
+    if args.checkpoint_every and not args.save:
+        raise CommandError("--checkpoint-every N writes the --save file every N epochs: give --save FILE too")
+    from ..io import check_target
+
     for flag in ("save", "plot", "boundary"):
         path = getattr(args, flag)
         if path is not None:
-            folder = Path(path).parent
-            if not folder.is_dir():
-                raise CommandError(f"--{flag} {path}: directory {str(folder)!r} does not exist")
+            with output_errors(path, f"--{flag}"):  # refused now, not after the whole training run
+                check_target(path)
     if args.plot or args.boundary:
         try:
             import matplotlib  # noqa: F401
@@ -773,29 +803,49 @@ def _problem_dict(config: Config, source: Source, settings: Settings) -> dict:
 
 def run(args) -> int:
     _check_outputs(args)
+    limit = limits.from_args(args)
     source = _locate(args.problem)
     config = Config()
     if source.kind == "toml":
         _read_toml(source, config)
     _apply_flags(args, config)
-    X, y, description, names = _load_data(config, source)
+    X, y, description, names = _load_data(config, source, limit)
     data = _split(config, X, y, description, names)
     settings = _settings(config, data)
+    _check_resources(settings, data, config, limit, args.compare_modes)
     if args.boundary and data.features != 2:
         raise CommandError(f"--boundary draws classifiers with 2 inputs; this problem has {data.features}")
     if args.boundary and _class_labels(data.y_train) is None:
         raise CommandError("--boundary draws classifiers; this target is not made of class labels")
+    problem = _problem_dict(config, source, settings)
+    if args.resume:
+        _check_resume(args.resume, problem)
 
     print(f"{config.title or source.name}: {data.description}")
     print(f"model: {settings.describe()}")
     if args.compare_modes:
         return _compare(args, settings, data)
 
+    resumable = {}
+    if args.save:
+        standardizer = data.standardizer.state_dict() if data.standardizer is not None else None
+        resumable = {"checkpoint": args.save, "checkpoint_every": args.checkpoint_every or max(settings.epochs, 1),
+                     "checkpoint_extra": {"format": SAVE_FORMAT, "problem": problem, "standardizer": standardizer}}
+    if args.resume:
+        resumable["resume"] = args.resume
+    before = _identity(args.save)
     try:
-        result = _train(settings, data, settings.mode, progress=not args.no_progress)
+        result = _train(settings, data, settings.mode, progress=not args.no_progress, resumable=resumable)
     except CommandError as error:
-        if error.status == 1 and args.save:  # diverged: say that the model file was left alone
-            raise CommandError(f"{error}; {args.save} was not written", status=1) from None
+        if error.status == 1 and args.save:  # diverged: say what became of the model file
+            kept = (f"{args.save} holds the last checkpoint" if _identity(args.save) != before
+                    else f"{args.save} was not written")
+            raise CommandError(f"{error}; {kept}", status=1) from None
+        raise
+    except KeyboardInterrupt:
+        if args.save and _identity(args.save) != before:
+            raise CommandError(f"interrupted; the finished epochs are saved in {args.save} "
+                               f"(continue with --resume {args.save})", status=130) from None
         raise
     history = result.history
     updates = len(history.step_loss)
@@ -812,15 +862,12 @@ def run(args) -> int:
 
         metrics = {"train": result.train, **({"test": result.test} if result.test is not None else {})}
         state = {
-            "format": SAVE_FORMAT, "model": result.model.state_dict(), "optimizer": result.optimizer.state_dict(),
-            "problem": _problem_dict(config, source, settings),
-            "standardizer": data.standardizer.state_dict() if data.standardizer is not None else None,
+            **resumable["checkpoint_extra"], "model": result.model.state_dict(),
+            "optimizer": result.optimizer.state_dict(), "epochs_done": history.epochs,
             "history": history.to_dict(), "metrics": metrics,
         }
-        try:
+        with output_errors(args.save, "--save"):
             save(state, args.save)
-        except OSError as error:
-            raise CommandError(f"--save {args.save}: cannot write the file ({error.strerror or error})") from None
         print(f"saved the model to {args.save}")
     if args.plot:
         _draw("plot", lambda: history.plot(args.plot, label=f"{source.name}, {settings.mode}"), args.plot)
@@ -833,6 +880,50 @@ def run(args) -> int:
         _draw("boundary", lambda: plot_decision_boundary(result.model, X_all, y_all, args.boundary,
                                                          threshold=threshold), args.boundary)
     return 0
+
+
+def _identity(path) -> tuple | None:
+    """What tells whether the safe writer replaced ``path`` (it always makes a new inode)."""
+    try:
+        status = os.stat(path) if path else None
+    except OSError:
+        return None
+    return None if status is None else (status.st_ino, status.st_mtime_ns, status.st_size)
+
+
+def _check_resources(settings: Settings, data: Data, config: Config, limit: limits.Limits, all_modes: bool) -> None:
+    samples = len(data.X_train)
+    modes = MODE_NAMES if all_modes else (settings.mode,)
+    rows = max({"batch": samples, "stochastic": 1, "minibatch": settings.batch_size}[mode] for mode in modes)
+    per_epoch = sum(limits.updates_per_epoch(mode, samples, settings.batch_size) for mode in modes)
+    limits.check_training(settings.sizes, samples, data.features, rows, per_epoch, settings.epochs,
+                          config.origin("model", "sizes"), limit)
+
+
+def _check_resume(path: str, problem: dict) -> None:
+    """The file must be a --save file of the same problem: only the number of epochs may differ."""
+    from .. import CheckpointError, load
+
+    try:
+        state = load(path)
+    except CheckpointError as error:
+        raise CommandError(f"--resume {error}".replace("--resume load: ", "--resume ")) from None
+    if not isinstance(state, dict) or state.get("format") != SAVE_FORMAT or "epochs_done" not in state:
+        raise CommandError(f"--resume {path}: not a file written by chainrule train --save (this version)")
+    stored = state.get("problem")
+    if not isinstance(stored, dict):
+        raise CommandError(f"--resume {path}: the file does not say which problem it trained")
+    differences = []
+    for section in ("data", "model", "training"):
+        mine, theirs = dict(problem.get(section, {})), dict(stored.get(section, {}) or {})
+        if section == "training":
+            mine.pop("epochs", None), theirs.pop("epochs", None)
+        for key in sorted(set(mine) | set(theirs)):
+            if mine.get(key) != theirs.get(key):
+                differences.append(f"{section}.{key} {_show(theirs.get(key))} there, {_show(mine.get(key))} here")
+    if differences:
+        shown = "; ".join(differences[:4]) + ("; …" if len(differences) > 4 else "")
+        raise CommandError(f"--resume {path}: it trained a different problem ({shown})")
 
 
 def _compare(args, settings: Settings, data: Data) -> int:
