@@ -142,6 +142,7 @@ def render(explanation: Explanation, fmt: str, color: bool = False):
 def _explanation(args, target: str) -> Explanation:
     try:
         problem = resolve_problem(target, args)
+        _refuse_expression_flags(args, problem, target)
         if getattr(args, "lr", None) is not None and problem.source != "expression":
             problem.lr = args.lr
         return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
@@ -149,6 +150,17 @@ def _explanation(args, target: str) -> Explanation:
                                exact=getattr(args, "exact", False))
     except (ProblemError, FormulaSyntaxError) as error:
         raise CommandError(str(error)) from None
+
+
+def _refuse_expression_flags(args, problem, target: str) -> None:
+    """--set, --target, --params and --loss build an expression problem; a built-in or a file has its own."""
+    if problem.source == "expression":
+        return
+    given = [flag for flag, dest in (("--set", "assignments"), ("--target", "y"), ("--params", "params"),
+                                     ("--loss", "loss")) if getattr(args, dest, None) not in (None, [])]
+    if given:
+        raise CommandError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to an expression, not to "
+                           f"{target!r}, which sets its own values (copy the problem file and edit it instead)")
 
 
 def run_explain(args) -> int:
