@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.io.checkpoint import DEFAULT_MAX_BYTES, MAX_DEPTH
+from chainrule.io.checkpoint import MAX_DEPTH
 
 MANIFEST = "__chainrule_manifest__"
 
@@ -93,7 +93,8 @@ def crafted(tmp_path):
     add("structured-array", {f"{MANIFEST}.npy": manifest_bytes(good),
                              "a0.npy": npy_header((1,), [("a", "<f8")]) + b"\0" * 8})
     add("string-array", {f"{MANIFEST}.npy": manifest_bytes(good), "a0.npy": npy(np.array(["abc"]))})
-    add("garbage-header", {f"{MANIFEST}.npy": manifest_bytes(good), "a0.npy": b"\x93NUMPY\x01\x00\x10\x00{junk junk junk}"})
+    add("garbage-header", {f"{MANIFEST}.npy": manifest_bytes(good),
+                           "a0.npy": b"\x93NUMPY\x01\x00\x10\x00{junk junk junk}"})
     add("not-npy-member", {f"{MANIFEST}.npy": manifest_bytes(good), "readme.txt": b"hello"})
     add("wrong-format", {f"{MANIFEST}.npy": manifest_bytes(1, fmt="something-else")})
     add("format-a-list", {f"{MANIFEST}.npy": npy(np.frombuffer(b'{"format": [1], "state": 1}', np.uint8))})
