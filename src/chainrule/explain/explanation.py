@@ -11,6 +11,7 @@ import numpy as np
 
 from ..formula import Expr, format_number
 from .model import Equation, Form, Note, Section, Table, format_value
+from .numbers import Written, number_text
 
 __all__ = ["Explanation", "GraphView", "GraphvizMissing", "SCHEMA"]
 
@@ -51,6 +52,7 @@ class Explanation:
             for equation in section.equations():
                 equation.detail = detail
                 equation.exact = exact
+                equation.precision = precision
         self.exact = exact
         self.title = title
         self.sections = sections
@@ -178,25 +180,26 @@ class Explanation:
 # Item renderers
 
 
-def _fmt(decimals: int, names: int | None = None):
-    """Names' values are hand values, already rounded (0.4708 keeps its fourth decimal);
-    a collapsed call such as σ(z) is rounded to the line's decimals when written."""
-    names = decimals + 1 if names is None else names
-    return (lambda value: format_number(value, _enough(value, names)),
-            lambda value: format_number(value, decimals))
+def _fmt(precision: int, exact: bool = False):
+    """How numbers on a line are printed: a written (carried or given) number as it was
+    written; any other value, such as a collapsed call σ(z), by the number model's rules.
+    Exact values substituted into a line (``--exact``) get one digit more than results."""
+    significant = max(precision, 1)
+    extra = 1 if exact else 0
 
+    def names(value):
+        if isinstance(value, Written):
+            return value.text
+        return number_text(value, precision + extra, significant + extra)
 
-def _enough(value, decimals: int) -> int:
-    """At least ``decimals``, and enough for three significant digits of a small value (0.00008526)."""
-    magnitude = float(np.max(np.abs(np.asarray(value, dtype=float)), initial=0.0))
-    if magnitude == 0 or magnitude >= 10.0 ** -(decimals - 2):
-        return decimals
-    return int(min(12, -np.floor(np.log10(magnitude)) + 3))
+    return names, lambda value: number_text(value, precision, significant)
 
 
 def _minus(text: str) -> str:
     """Typographic minus signs in text output, as in the formulas."""
-    return text.replace("-", "−") if not any(c.isalpha() for c in text.replace("e-", "")) else text
+    if any(c.isalpha() for c in text.replace("e-", "")):
+        return text
+    return text.replace("-", "−").replace("e−", "e-")
 
 
 DETAILS = ("auto", "elements", "summary")
@@ -222,8 +225,7 @@ def _summary_text(value, decimals: int) -> str:
 
 
 def _form_fmt(equation: Equation):
-    # Exact values are printed to the line's decimals; hand values as they were carried.
-    return _fmt(equation.decimals, equation.decimals) if equation.exact else _fmt(equation.decimals)
+    return _fmt(equation.precision, equation.exact)
 
 
 def _form_text(form: Form, equation: Equation) -> str:
