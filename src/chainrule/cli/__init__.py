@@ -55,7 +55,7 @@ def _failure(error: BaseException) -> tuple[str, int]:
         return "the input is nested too deeply to process", 1
     if isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""
-        return f"{where}{error.strerror or error}", 1
+        return f"{where}{error.strerror or error} (--debug shows where)", 1
     text = " ".join(str(error).split()) or type(error).__name__
     if isinstance(error, (ValueError, TypeError, ArithmeticError)):
         return f"{text} (--debug shows where)", 1

@@ -109,7 +109,8 @@ def resolve_problem(target: str, args=None):
         except argparse.ArgumentTypeError as error:
             raise CommandError(f"--set {name.strip()}: {error}") from None
     params = [p.strip() for p in args.params.split(",") if p.strip()] if getattr(args, "params", None) else None
-    return expression_problem(target, values, target=args.y, loss=args.loss, lr=args.lr, params=params)
+    return expression_problem(target, values, target=getattr(args, "y", None), loss=getattr(args, "loss", None),
+                              lr=getattr(args, "lr", None), params=params)
 
 
 def _format_for(args) -> str:
@@ -150,6 +151,9 @@ def _explanation(args, target: str) -> Explanation:
                                exact=getattr(args, "exact", False))
     except (ProblemError, FormulaSyntaxError) as error:
         raise CommandError(str(error)) from None
+    except OSError as error:  # from looking the argument up as a file: a name too long, a folder not searchable
+        shown = target if len(target) <= 60 else target[:59] + "…"
+        raise CommandError(f"{shown}: {error.strerror or error}") from None
 
 
 def _refuse_expression_flags(args, problem, target: str) -> None:

@@ -230,6 +230,14 @@ class Source:
 
 
 def _locate(problem: str) -> Source:
+    try:
+        return _find(problem)
+    except OSError as error:  # a name too long for a file name, a folder that cannot be searched, …
+        shown = problem if len(problem) <= 60 else problem[:59] + "…"
+        raise CommandError(f"{shown}: cannot read it ({error.strerror or error})") from None
+
+
+def _find(problem: str) -> Source:
     path = Path(problem)
     if path.is_dir():
         raise CommandError(f"{problem}: is a directory, not a TOML or CSV file")
