@@ -184,3 +184,12 @@ def test_ctrl_c_saves_the_finished_epochs_and_exits_130(tmp_path):
     assert result.returncode == 0, result.stderr
     assert cr.load(saved)["epochs_done"] == done + 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.npz"]
+
+
+def test_a_csv_file_with_only_the_target_column_is_one_line(capsys, tmp_path):
+    # found by the fuzz suite: the network was built with 0 inputs and nn.Linear refused it
+    path = tmp_path / "one.csv"
+    path.write_text("a\n0\n1\n")
+    status, _, err = run_cli(capsys, "train", path, "--no-progress")
+    assert status == 2
+    one_line(err, "only the target column")

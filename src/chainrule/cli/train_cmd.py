@@ -455,6 +455,9 @@ def _load_data(config: Config, source: Source, limit: limits.Limits | None = Non
             raise CommandError(f"{prefix}{error}") from None
         if len(table.X) < 2:
             raise CommandError(f"{where}: needs at least 2 data rows to train on, got {len(table.X)}")
+        if table.X.shape[1] == 0:
+            raise CommandError(f"{where}: has only the target column {table.target_name!r}; a network needs at "
+                               "least one input column besides it")
         return table.X, table.y, f"{where}, {len(table.X)} rows, target {table.target_name!r}", table.feature_names
 
     for key in csv_only:

@@ -80,9 +80,11 @@ def check_target(path) -> None:
     shown = os.fspath(path) if not isinstance(path, bytes) else os.fsdecode(path)
     target = _target_of(path)
     _existing(target, shown)
+    folder = os.path.dirname(shown) or "."
     if not target.parent.is_dir():
-        folder = os.path.dirname(shown) or "."
         raise FileNotFoundError(errno.ENOENT, f"directory {folder!r} does not exist", shown)
+    if not os.access(target.parent, os.W_OK | os.X_OK):  # the temporary file is made there
+        raise PermissionError(errno.EACCES, f"Permission denied (cannot create files in {folder!r})", shown)
 
 
 def temporary_files(target) -> list[Path]:
