@@ -11,6 +11,7 @@ forms with shapes, gradients written with the rule table's VJP formulas
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..formula import FUNCTIONS, Bin, Call, Expr, Neg, Num, Var
 from ..tensor import Tensor, _apply, _new
+from .domains import check_forward, check_gradients
 from .graph import Graph, Node
 from .model import Equation, Form, Note, Section, format_value
 from .numbers import NumberModel, half_unit
@@ -106,8 +108,11 @@ def derive(graph: Graph, *, lr: float | None, precision: int = 3, gradients: dic
     optimizer (plain gradient descent by default). With ``exact``, numbers are
     not rounded and carried by hand, only printed rounded.
     """
+    check_forward(graph)
+    check_gradients(graph, gradients)
     builder = _ScalarDerivation if graph.is_scalar else _TensorDerivation
-    return builder(graph, lr, NumberModel(precision, carry=not exact), gradients, update or UpdateRule()).build()
+    with np.errstate(all="ignore"):  # a warning never reaches the learner's terminal; domains are checked above
+        return builder(graph, lr, NumberModel(precision, carry=not exact), gradients, update or UpdateRule()).build()
 
 
 class _Common:
@@ -117,6 +122,8 @@ class _Common:
         self.update = update
         self.lr = lr
         self.rounding = rounding  # the number model: how each value is written down
+        # What is differentiated: the loss L, a function f (no target), or whatever the user named it (E).
+        self.top = graph.root.name
         self.more: dict[str, int] = {}  # extra digits for values whose rounding would mislead a later line
         self.call_keys: dict[str, list[str]] = {}  # a local derivative's written calls (σ(z)), by line
         self.exact_grads = gradients
@@ -200,8 +207,8 @@ class _Common:
 
     def _given_equation(self, node: Node) -> Equation:
         role = {"parameter": "parameter", "input": "input", "constant": "constant"}[node.kind]
-        if node.kind == "input" and node in self.graph.arguments(self.graph.root):
-            role = "target"
+        if node.kind == "input" and _is_target_name(node.name):
+            role = "target"  # only what was called the target: y (y1, y_2…), t or target
         decimals = (self.rounding.decimals_of(self.shown[node.name]) if node.is_scalar
                     else max(self.rounding.decimals, _decimals_of(node.value)))
         return Equation("given", Var(node.name), [], node.value.copy(), self.shown[node.name], decimals,
@@ -224,16 +231,26 @@ class _Common:
                 hand = env[node.name] - self.lr * env["#g"] if update.name != "adam" else \
                     update.first_step({"p": env[node.name]}, {"p": env["#g"]}, self.lr)["p"]
                 shown = self.rounding.updated(env[node.name], hand)
-                fine = self.rounding.decimals_of(shown)
+                fine = self.rounding.update_decimals(env[node.name], hand)
             else:
                 shown = self.rounding.updated(node.value, new_exact[node.name])
                 fine = self.rounding.update_decimals_array(node.value, new_exact[node.name])
             section.items.extend(update.lines(
                 node.name, env, self.rounding.decimals, fine, self.lr, node.value,
-                self.grad_of(node), new_exact[node.name], shown, node.shape,
+                self.grad_of(node), new_exact[node.name], shown, node.shape, top=self.top,
             ))
             self.shown[f"{node.name}_new"] = shown
         return section, new_exact
+
+    def _loss_section(self, sections: list[Section], forward: Section) -> None:
+        """The forward pass, then the loss in a section of its own; a function (f, no target) has no loss."""
+        if self.top == "f":
+            forward.items[-1].kind = "forward"
+            sections.append(forward)
+            return
+        loss_equation = forward.items.pop()
+        sections.append(forward)
+        sections.append(Section("Loss", "loss", items=[loss_equation]))
 
     def _loss_change_note(self, before: float, after: float, shown_after) -> Note:
         flat = all(not np.any(self.grad_of(n)) for n in self.graph.parameters)
@@ -293,6 +310,10 @@ def _describe_change(before: float, after: float, shown_before, shown_after, rou
                     "model.", "good")
     return Note(f"The {what} did not go down ({before_text} → {after_text}): the step overshot; "
                 "try a smaller learning rate.", "bad")
+
+
+def _is_target_name(name: str | None) -> bool:
+    return bool(name) and (name in ("t", "target") or re.fullmatch(r"y_?\d*", name) is not None)
 
 
 def _decimals_of(value) -> int:
@@ -370,9 +391,7 @@ class _ScalarDerivation(_Common):
                                 rounding.decimals_of(shown), node=node.name,
                                 inputs=self._computed_names(expression))
             forward.items.append(equation)
-        loss_equation = forward.items.pop()
-        sections.append(forward)
-        sections.append(Section("Loss", "loss", items=[loss_equation]))
+        self._loss_section(sections, forward)
 
         locals_section = Section(
             "Backpropagation: local derivatives", "local",
@@ -431,10 +450,11 @@ class _ScalarDerivation(_Common):
 
     def _chain_section(self, local_values) -> Section:
         graph, rounding = self.graph, self.rounding
+        whom = "f" if self.top == "f" else "the loss"
         section = Section(
             "Backpropagation: the chain rule", "chain",
-            intro="∂L/∂p is the product of the local derivatives along the path from the loss to p; "
-                  "where a value reaches the loss along several paths, the products are added. "
+            intro=f"∂{self.top}/∂p is the product of the local derivatives along the path from {whom} to p; "
+                  f"where a value reaches {whom} along several paths, the products are added. "
                   "A gradient needed by several parameters is computed once and reused.",
         )
         needs_grad = [n for n in graph.visible if n.tensor.requires_grad and n is not graph.root]
@@ -485,7 +505,7 @@ class _ScalarDerivation(_Common):
             if len(full) > 1:
                 note = f"{node.name} reaches the loss along {len(full)} paths, so their products are added."
             section.items.append(Equation("chain" if node.kind == "parameter" else "gradient",
-                                          partial("L", node.name), forms, float(self.grad_of(node).reshape(())),
+                                          partial(self.top, node.name), forms, float(self.grad_of(node).reshape(())),
                                           shown, rounding.decimals_of(shown), node=node.name, note=note,
                                           inputs=tuple(inputs)))
         if not section.items:
@@ -497,7 +517,7 @@ class _ScalarDerivation(_Common):
         """∂L/∂top · ∂top/∂… · ∂…/∂node for one path (the first factor only when top is not the loss)."""
         factors = []
         if path[0] is not self.graph.root:
-            factors.append(partial("L", path[0].name))
+            factors.append(partial(self.top, path[0].name))
         factors += [partial(top.name, bottom.name) for top, bottom in zip(path[:-1], path[1:])]
         return _product(factors)
 
@@ -516,9 +536,7 @@ class _TensorDerivation(_Common):
                                           [Form(expression)], node.value.copy(), node.value.copy(),
                                           self.rounding.decimals, node=node.name, shape=node.shape))
             self.shown[node.name] = node.value
-        loss_equation = forward.items.pop()
-        sections.append(forward)
-        sections.append(Section("Loss", "loss", items=[loss_equation]))
+        self._loss_section(sections, forward)
 
         backward = Section(
             "Backpropagation, layer by layer", "gradient",
@@ -533,7 +551,7 @@ class _TensorDerivation(_Common):
             grad = self.grad_of(node)
             self.shown[f"∂L/∂{node.name}"] = grad
             forms = [Form(_sum(terms))] if terms else []
-            backward.items.append(Equation("gradient", partial("L", node.name), forms, grad, grad,
+            backward.items.append(Equation("gradient", partial(self.top, node.name), forms, grad, grad,
                                            self.rounding.decimals, node=node.name, shape=node.shape))
         sections.append(backward)
         new_loss, new_parameters = None, {}
@@ -548,7 +566,7 @@ class _TensorDerivation(_Common):
 
     def _term(self, consumer: Node, node: Node) -> Expr | None:
         """What ``consumer`` contributes to ∂L/∂node, written with the rule table's formulas."""
-        upstream = partial("L", consumer.name)
+        upstream = partial(self.top, consumer.name)
         if consumer.rule.elementwise:
             found = self.graph.local_derivative(consumer, node)
             if found is not None:

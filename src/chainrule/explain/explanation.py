@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..formula import Expr, format_number
+from ..formula import Expr
 from .model import Equation, Form, Note, Section, Table, format_value
 from .numbers import Written, number_text
 
@@ -31,11 +31,20 @@ class GraphView:
 
 
 def _number_or_list(value):
+    """Exact numbers for JSON; NaN and ±∞ are not JSON numbers, so they become null (see ``_nonfinite``)."""
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
         number = float(array)
-        return number if np.isfinite(number) else str(number)
+        return number if np.isfinite(number) else None
     return [_number_or_list(v) for v in array]
+
+
+def _nonfinite(value) -> str | None:
+    """"nan", "inf" or "-inf" where a value is not a finite number (its JSON value is null)."""
+    array = np.asarray(value, dtype=float)
+    if np.all(np.isfinite(array)):
+        return None
+    return str(float(array.reshape(-1)[~np.isfinite(array.reshape(-1))][0]))
 
 
 class Explanation:
@@ -132,7 +141,8 @@ class Explanation:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        # allow_nan=False: bare NaN/Infinity are not JSON; every non-finite value is null by construction.
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     # -- pictures ---------------------------------------------------------------------
     def to_dot(self) -> str:
@@ -220,8 +230,8 @@ def _shape_text(shape) -> str:
 
 def _summary_text(value, decimals: int) -> str:
     array = np.asarray(value, dtype=float)
-    return (f"{_shape_text(array.shape)} mean {format_number(array.mean(), decimals)}, "
-            f"min {format_number(array.min(), decimals)}, max {format_number(array.max(), decimals)}")
+    return (f"{_shape_text(array.shape)} mean {format_value(array.mean(), decimals)}, "
+            f"min {format_value(array.min(), decimals)}, max {format_value(array.max(), decimals)}")
 
 
 def _form_fmt(equation: Equation):
@@ -341,7 +351,7 @@ def _latex_matrix(value, decimals: int) -> str:
         array = array.reshape(1, -1)
     if array.ndim > 2:
         return r"\text{" + _summary_text(array, decimals) + "}"
-    rows = [" & ".join(format_number(v, decimals) for v in row) for row in array]
+    rows = [" & ".join(format_value(v, decimals) for v in row) for row in array]
     return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
 
 
@@ -386,6 +396,7 @@ def _json_item(item) -> dict:
             "lhs": _expr_json(item.lhs),
             "forms": [_expr_json(f.expr, f, item) for f in item.forms],
             "value": _number_or_list(item.value),
+            "value_nonfinite": _nonfinite(item.value),
             "shown": _number_or_list(item.shown),
             "shown_text": _result_text(item),
             "decimals": item.decimals,

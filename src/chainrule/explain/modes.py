@@ -112,7 +112,8 @@ class _Narrator:
                 "update", Var(name),
                 [Form(Bin("-", Var(name), Bin("*", Var("η"), partial(loss, name)))),
                  Form(Bin("-", Var(name), Bin("*", Var("η"), Var("#g"))), env)],
-                new_exact[name], new, self.rounding.decimals_of(new), node=name, assign=True, context=context,
+                new_exact[name], new, self.rounding.update_decimals(values[name], new), node=name, assign=True,
+                context=context,
                 at=dict(values),
             ))
             new_values[name] = new
