@@ -98,7 +98,8 @@ def resolve_problem(target: str, args=None):
         except argparse.ArgumentTypeError as error:
             raise CommandError(f"--set {name.strip()}: {error}") from None
     params = [p.strip() for p in args.params.split(",") if p.strip()] if getattr(args, "params", None) else None
-    return expression_problem(target, values, target=args.y, loss=args.loss, lr=args.lr, params=params)
+    return expression_problem(target, values, target=getattr(args, "y", None), loss=getattr(args, "loss", None),
+                              lr=getattr(args, "lr", None), params=params)
 
 
 def _format_for(args) -> str:
@@ -131,6 +132,7 @@ def render(explanation: Explanation, fmt: str, color: bool = False):
 def _explanation(args, target: str) -> Explanation:
     try:
         problem = resolve_problem(target, args)
+        _refuse_expression_flags(args, problem, target)
         if getattr(args, "lr", None) is not None and problem.source != "expression":
             problem.lr = args.lr
         return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
@@ -138,6 +140,20 @@ def _explanation(args, target: str) -> Explanation:
                                exact=getattr(args, "exact", False))
     except (ProblemError, FormulaSyntaxError) as error:
         raise CommandError(str(error)) from None
+    except OSError as error:  # from looking the argument up as a file: a name too long, a folder not searchable
+        shown = target if len(target) <= 60 else target[:59] + "…"
+        raise CommandError(f"{shown}: {error.strerror or error}") from None
+
+
+def _refuse_expression_flags(args, problem, target: str) -> None:
+    """--set, --target, --params and --loss build an expression problem; a built-in or a file has its own."""
+    if problem.source == "expression":
+        return
+    given = [flag for flag, dest in (("--set", "assignments"), ("--target", "y"), ("--params", "params"),
+                                     ("--loss", "loss")) if getattr(args, dest, None) not in (None, [])]
+    if given:
+        raise CommandError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to an expression, not to "
+                           f"{target!r}, which sets its own values (copy the problem file and edit it instead)")
 
 
 def run_explain(args) -> int:
