@@ -36,10 +36,10 @@ def _sig(z):
 
 
 _NAMES = {"σ": "sig", "tanh": "tanh", "ln": "ln", "exp": "exp", "softplus": "softplus", "relu": "relu",
-          "sqrt": "sqrt"}
+          "sqrt": "sqrt", "sign": "sign"}
 _CALCULATOR = {"__builtins__": {}, "sig": _sig, "ln": mpmath.log, "tanh": mpmath.tanh, "exp": mpmath.exp,
                "softplus": lambda z: mpmath.log(1 + mpmath.exp(z)), "relu": lambda z: max(z, 0),
-               "sqrt": mpmath.sqrt, "abs": abs, "mpf": mpmath.mpf}
+               "sqrt": mpmath.sqrt, "abs": abs, "mpf": mpmath.mpf, "sign": mpmath.sign}
 
 
 def python_form(text: str) -> str:
@@ -51,7 +51,7 @@ def python_form(text: str) -> str:
         text = text.replace(symbol + "(", name + "(")
     text = re.sub(r"\|([^|]+)\|", r"abs(\1)", text)
     text = re.sub(r"(\d|\))\(", r"\1*(", text)  # juxtaposition: 2(0.622 - 0.0), σ(z)(1 - σ(z))
-    text = re.sub(r"\b(sig|tanh|ln|exp|softplus|relu|sqrt|abs)\*\(", r"\1(", text)
+    text = re.sub(r"\b(sig|tanh|ln|exp|softplus|relu|sqrt|abs|sign)\*\(", r"\1(", text)
     # Every printed number exactly as printed, in 400-digit arithmetic.
     return re.sub(r"(?<![\w.])(\d+\.?\d*(?:e-?\+?\d+)?)", r"mpf('\1')", text)
 
@@ -96,7 +96,10 @@ def assert_lines_check(document: dict) -> int:
 def assert_nothing_nonzero_shows_as_zero(document: dict) -> None:
     for section in document["sections"]:
         for item in section["items"]:
-            if item["type"] == "equation" and not item["shape"] and item["value"] is not None:
+            # Lines after a stochastic or mini-batch update are worked at the carried weights, whose exact
+            # twin (the JSON value) is on the exact path: a hand 0.0 there can be honest drift.
+            later = (item.get("context") or "").startswith(("stochastic", "minibatch"))
+            if item["type"] == "equation" and not item["shape"] and item["value"] is not None and not later:
                 if printed_number(item["shown_text"]) == 0:
                     assert item["value"] == 0 or item["kind"] in ("update", "check"), item["text"]
 
@@ -278,3 +281,42 @@ def test_random_problems_show_checkable_exact_numbers(document):
     for name, value in expected.items():
         assert name in found, f"no line computes ∂L/∂{name}"
         assert found[name] == pytest.approx(value, rel=1e-8, abs=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Layer level: Mazur's 2-2-2 network as an MLP, worked by hand element by element
+
+MAZUR_MLP = {
+    "model": {"kind": "mlp", "sizes": [2, 2, 2], "activation": "sigmoid", "output": "sigmoid",
+              "weights": [[[0.15, 0.2], [0.25, 0.3]], [[0.4, 0.45], [0.5, 0.55]]],
+              "biases": [[0.35, 0.35], [0.6, 0.6]]},
+    "data": {"x": [[0.05, 0.1]], "y": [[0.01, 0.99]]},
+    "training": {"loss": "mse", "lr": 0.5},
+}
+
+
+def test_layer_level_lines_substitute_and_carry_their_numbers():
+    import numpy as np
+
+    explanation = explain_problem(parse_problem(MAZUR_MLP, "mazur.toml"))
+    lines = {eq.lhs.to_text(): eq for eq in explanation.equations() if eq.kind != "check"}
+    shown = {name: np.asarray(eq.shown, dtype=float) for name, eq in lines.items()}
+    model = NumberModel(3)
+
+    def written(array):
+        return np.asarray(model.computed(np.asarray(array, dtype=float)), dtype=float)
+
+    # Each line's numbers come from the numbers written on earlier lines, as a person carries them.
+    assert np.array_equal(shown["L"], written(shown["ℓ"].mean()))
+    assert np.array_equal(shown["∂L/∂z"], written(shown["∂L/∂ŷ"] * shown["ŷ"] * (1 - shown["ŷ"])))
+    assert np.array_equal(shown["∂L/∂W1"], written(shown["∂L/∂z1"].T @ np.array([[0.05, 0.1]])))
+    w1_new = shown["W1_new"]
+    assert not np.array_equal(w1_new, shown["W1"])  # the update is visible
+    assert np.allclose(w1_new, np.array([[0.15, 0.2], [0.25, 0.3]]) - 0.5 * shown["∂L/∂W1"], atol=5e-6)
+    # … and every line substitutes them: the numeric form is printed.
+    assert "z1 = x · W1ᵀ + b1 = [[0.05, 0.1]] · [[0.15, 0.2], [0.25, 0.3]]ᵀ + [0.35, 0.35] = [[0.378, 0.392]]" \
+        in explanation.to_text()
+    # The exact values stay exact (Mazur's published w5⁺ and w1⁺; his biases are not trained, ours are).
+    assert lines["W2_new"].value[0][0] == pytest.approx(0.35891648, abs=1e-8)
+    assert lines["W1_new"].value[0][0] == pytest.approx(0.149780716, abs=1e-9)
+    assert_nothing_nonzero_shows_as_zero(explanation.to_dict())

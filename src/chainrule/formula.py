@@ -636,7 +636,7 @@ def _value_precedence(value) -> int:
 class _Text(_Renderer):
     def number(self, value, literal, call=False):
         text = _literal(value) if literal else (self.call_fmt if call else self.fmt)(value)
-        return "−" + text[1:] if text.startswith("-") else text
+        return text.replace("-", "−").replace("e−", "e-")  # every minus sign of a number, also inside [−0.2, …]
 
     def name(self, name):
         return name

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd import no_grad, unbroadcast
 from ..formula import FUNCTIONS, Bin, Call, Expr, Neg, Num, Var
 from ..tensor import Tensor, _apply, _new
 from .domains import check_forward, check_gradients
 from .graph import Graph, Node
 from .model import Equation, Form, Note, Section, format_value
-from .numbers import NumberModel, half_unit
+from .numbers import NumberModel, Written, half_unit
 from .updates import UpdateRule
 
 __all__ = ["Derivation", "derive", "replay", "rebuild", "partial", "MAX_PATHS"]
@@ -145,13 +145,44 @@ class _Common:
             if node.rule is None:
                 values[node.index] = written.get(node.name, node.value) if node.visible else node.value
                 continue
-            raw = node.rule.forward(*[np.asarray(values[p.index], dtype=float) for p in node.inputs],
-                                    **node.attrs)
+            # A scalar given is written as a plain number; the engine's rule wants the node's own shape.
+            raw = node.rule.forward(*[np.reshape(np.asarray(values[p.index], dtype=float), p.shape)
+                                      for p in node.inputs], **node.attrs)
             if node.visible:
-                raw = self.write(node.name, float(np.asarray(raw).reshape(())))
+                raw = self.write(node.name, float(np.asarray(raw).reshape(())) if np.ndim(raw) == 0 else raw)
                 found[node.name] = raw
             values[node.index] = raw
+        self.hand_values = values
         return found
+
+    def _hand_gradients(self) -> dict[str, np.ndarray]:
+        """Backpropagation by hand: each visible node's gradient written down, from the written gradients
+        of its consumers and the written values of the forward pass (``_hand_forward`` first)."""
+        graph, values = self.graph, self.hand_values
+        root = graph.root
+        grads = {root.index: np.ones_like(np.asarray(values[root.index], dtype=float))}
+        written = {}
+        for node in reversed(graph.nodes):
+            g = grads.pop(node.index, None)
+            if g is None:
+                continue
+            if node.visible and node is not root and node.tensor.requires_grad:
+                g = self.write(f"∂L/∂{node.name}", g)
+                written[node.name] = g
+            if node.rule is None:
+                continue
+            attrs = dict(node.attrs)
+            if node.rule.selective:
+                attrs["needs"] = tuple(p.tensor.requires_grad for p in node.inputs)
+            inputs = [np.reshape(np.asarray(values[p.index], dtype=float), p.shape) for p in node.inputs]
+            out = np.reshape(np.asarray(values[node.index], dtype=float), node.shape)
+            passed = node.rule.vjp(np.reshape(np.asarray(g, dtype=float), node.shape), out, *inputs, **attrs)
+            for parent, parent_grad in zip(node.inputs, passed):
+                if parent_grad is None or not parent.tensor.requires_grad:
+                    continue
+                parent_grad = unbroadcast(np.asarray(parent_grad, dtype=float), parent.shape)
+                grads[parent.index] = grads[parent.index] + parent_grad if parent.index in grads else parent_grad
+        return written
 
     def _written_calls(self, formula: Expr, env: dict, key: str) -> tuple[Expr, dict]:
         """σ(z)(1 − σ(z)) with each call written down as a number first (0.622 × (1 − 0.622)),
@@ -252,6 +283,12 @@ class _Common:
                     update.first_step({"p": env[node.name]}, {"p": env["#g"]}, self.lr)["p"]
                 shown = self.rounding.updated(env[node.name], hand)
                 fine = self.rounding.update_decimals(env[node.name], hand)
+            elif getattr(self, "by_hand", False) and update.name != "adam":
+                # p − η·g element by element, from the written gradient, as for scalars.
+                env = {node.name: self.shown[node.name], "η": self.lr, "#g": self.shown[f"∂L/∂{node.name}"]}
+                hand = np.asarray(env[node.name], dtype=float) - self.lr * np.asarray(env["#g"], dtype=float)
+                shown = self.rounding.updated(env[node.name], hand)
+                fine = self.rounding.update_decimals_array(env[node.name], hand)
             else:
                 shown = self.rounding.updated(node.value, new_exact[node.name])
                 fine = self.rounding.update_decimals_array(node.value, new_exact[node.name])
@@ -284,7 +321,7 @@ class _Common:
         exact_values = replay(self.graph, by_index)
         new_loss = float(np.asarray(exact_values[self.graph.root.index]).sum())
         section = Section("Check: forward pass with the new parameters", "check")
-        if self.graph.is_scalar:
+        if self.graph.is_scalar or getattr(self, "by_hand", False):
             env = dict(self.shown)
             for node in self.graph.parameters:
                 if node.visible and f"{node.name}_new" in self.shown:
@@ -297,10 +334,10 @@ class _Common:
                 section.items.append(Equation(
                     "check", Var(node.name), [Form(expression), Form(expression, numbers_env, collapse=False)],
                     exact_values[node.index], shown, self.rounding.decimals_of(shown), node=node.name,
-                    inputs=self._computed_names(expression),
+                    inputs=self._computed_names(expression), shape=None if node.is_scalar else node.shape,
                 ))
                 env[node.name] = shown
-            shown_loss = float(env[self.graph.root.name])
+            shown_loss = float(np.asarray(env[self.graph.root.name], dtype=float).sum())
         else:
             shown_loss = new_loss
             section.items.append(Equation("check", Var(self.graph.root.name), [], new_loss, new_loss,
@@ -316,9 +353,9 @@ def _describe_change(before: float, after: float, shown_before, shown_after, rou
         reason = ("the gradient is zero here, so the step does nothing" if flat_gradient else
                   "the step moved the parameters across a flat stretch of the loss")
         return Note(f"The {what} did not change ({rounding.text(before)}): {reason}.", "bad")
-    shown_before, shown_after = (v if isinstance(v, float) else float(np.asarray(v, dtype=float).sum())
-                                 for v in (shown_before, shown_after))
-    before_text, after_text = (format_value(v, rounding.decimals) for v in (shown_before, shown_after))
+    before_text, after_text = (format_value(v if isinstance(v, Written) else float(np.asarray(v).sum()),
+                                            rounding.decimals) for v in (shown_before, shown_after))
+    shown_before, shown_after = (float(np.asarray(v, dtype=float).sum()) for v in (shown_before, shown_after))
     hand_agrees = (shown_after < shown_before) == (after < before) and before_text != after_text
     if not hand_agrees:  # the written numbers cannot show the change: give the exact values, just apart
         before_text, after_text = rounding.distinguish(before, after)
@@ -331,6 +368,11 @@ def _describe_change(before: float, after: float, shown_before, shown_after, rou
                     "model.", "good")
     return Note(f"The {what} did not go down ({before_text} → {after_text}): the step overshot; "
                 "try a smaller learning rate.", "bad")
+
+
+def _single_call(formula: Expr) -> bool:
+    function = FUNCTIONS.get(formula.fn) if isinstance(formula, Call) else None
+    return function is not None and function.collapse and function.compute is not None
 
 
 def _is_target_name(name: str | None) -> bool:
@@ -440,12 +482,16 @@ class _ScalarDerivation(_Common):
                 numeric = formula
                 if isinstance(formula, Var) and formula.name in self.shown:
                     shown = self.shown[formula.name]  # ∂z/∂w = x: the number x was written as
+                elif _single_call(formula):
+                    # ∂ŷ/∂z = σ(z) = σ(1.0) = 0.731: the call is the line, with its argument substituted.
+                    shown = self.write(key, formula.evaluate(self.shown))
                 else:
                     numeric, env = self._written_calls(formula, env, key)
                     shown = self.write(key, numeric.evaluate(env))
                 local_values[(node.name, argument.name)] = shown
                 # A constant derivative (∂z/∂b = 1) needs no numbers substituted.
-                forms = [] if isinstance(formula, Num) else [Form(formula), Form(numeric, env)]
+                forms = [] if isinstance(formula, Num) else \
+                    [Form(formula), Form(numeric, env, collapse=not _single_call(formula))]
                 locals_section.items.append(Equation(
                     "local", partial(node.name, argument.name), forms, exact, shown, rounding.decimals_of(shown),
                     node=node.name, edge=(argument.name, node.name),
@@ -556,14 +602,23 @@ class _TensorDerivation(_Common):
     def build(self) -> Derivation:
         graph = self.graph
         sections = [self.given_section()]
+        # Small tensors are worked by hand like scalars: numbers substituted, written down, carried.
+        # Large ones are summarised (shape, mean, min, max) and computed exactly.
+        self.by_hand = self.rounding.carry and all(n.value.size <= MAX_ELEMENTS for n in graph.visible)
+        hand = self._hand_forward(self.shown) if self.by_hand else {}
         forward = Section("Forward pass", "forward",
                           intro="Each line is one layer-level operation; shapes in brackets.")
         for node in graph.visible_ops:
             expression = graph.expression(node)
+            shown = hand.get(node.name, node.value.copy())
+            forms = [Form(expression)]
+            if self.by_hand:
+                env = {name: self.shown[name] for name in expression.names() if name in self.shown}
+                forms.append(Form(expression, env, collapse=False))
             forward.items.append(Equation("loss" if node is graph.root else "forward", Var(node.name),
-                                          [Form(expression)], node.value.copy(), node.value.copy(),
+                                          forms, node.value.copy(), shown,
                                           self.rounding.decimals, node=node.name, shape=node.shape))
-            self.shown[node.name] = node.value
+            self.shown[node.name] = shown
         self._loss_section(sections, forward)
 
         backward = Section(
@@ -571,15 +626,25 @@ class _TensorDerivation(_Common):
             intro="∂L/∂v for each value, from the loss back: each consumer c of v passes back its "
                   "vector-Jacobian product (for elementwise operations, ∂L/∂c ⊙ ∂c/∂v).",
         )
+        hand_grads = self._hand_gradients() if self.by_hand else {}
         for node in reversed(graph.visible):
             if node is graph.root or not node.tensor.requires_grad:
                 continue
-            terms = [self._term(consumer, node) for consumer in graph.visible_consumers(node)]
-            terms = [t for t in terms if t is not None]
+            consumers = graph.visible_consumers(node)
+            terms = [t for t in (self._term(consumer, node) for consumer in consumers) if t is not None]
             grad = self.grad_of(node)
-            self.shown[f"∂L/∂{node.name}"] = grad
+            shown = hand_grads.get(node.name, grad)
             forms = [Form(_sum(terms))] if terms else []
-            backward.items.append(Equation("gradient", partial(self.top, node.name), forms, grad, grad,
+            if self.by_hand and terms and len(terms) == len(consumers):
+                env = {name: self.shown[name] for name in self.shown if not name.startswith("∂")}
+                numeric = []
+                for consumer in consumers:
+                    placeholder = f"#g{consumer.name}"
+                    env[placeholder] = 1.0 if consumer is graph.root else self.shown[f"∂L/∂{consumer.name}"]
+                    numeric.append(self._term(consumer, node, Var(placeholder)))
+                forms.append(Form(_sum(numeric), env))
+            self.shown[f"∂L/∂{node.name}"] = shown
+            backward.items.append(Equation("gradient", partial(self.top, node.name), forms, grad, shown,
                                            self.rounding.decimals, node=node.name, shape=node.shape))
         sections.append(backward)
         new_loss, new_parameters = None, {}
@@ -592,9 +657,10 @@ class _TensorDerivation(_Common):
         gradients = {n.name: self.grad_of(n) for n in graph.visible if n.tensor.requires_grad}
         return Derivation(sections, gradients, self._shown_gradients(), loss, new_loss, new_parameters)
 
-    def _term(self, consumer: Node, node: Node) -> Expr | None:
-        """What ``consumer`` contributes to ∂L/∂node, written with the rule table's formulas."""
-        upstream = partial(self.top, consumer.name)
+    def _term(self, consumer: Node, node: Node, upstream: Expr | None = None) -> Expr | None:
+        """What ``consumer`` contributes to ∂L/∂node, written with the rule table's formulas
+        (``upstream`` stands for ∂L/∂consumer: a placeholder when numbers are substituted)."""
+        upstream = partial(self.top, consumer.name) if upstream is None else upstream
         if consumer.rule.elementwise:
             found = self.graph.local_derivative(consumer, node)
             if found is not None:

@@ -200,9 +200,14 @@ def _fmt(precision: int, exact: bool = False):
     def names(value):
         if isinstance(value, Written):
             return value.text
+        if np.ndim(value) > 0:
+            return format_value(value, precision + extra)
         return number_text(value, precision + extra, significant + extra)
 
-    return names, lambda value: number_text(value, precision, significant)
+    def calls(value):
+        return format_value(value, precision) if np.ndim(value) > 0 else number_text(value, precision, significant)
+
+    return names, calls
 
 
 def _minus(text: str) -> str:
@@ -259,8 +264,13 @@ def _result_text(equation: Equation) -> str:
     return _summary_text(value, equation.decimals)
 
 
+def _distinct(parts: list[str]) -> list[str]:
+    """Drop a form that reads exactly as the one before it (∂L/∂ℓ = 0.5 = 0.5)."""
+    return [part for i, part in enumerate(parts) if i == 0 or part != parts[i - 1]]
+
+
 def equation_text(equation: Equation) -> str:
-    parts = [_form_text(form, equation) for form in equation.forms]
+    parts = _distinct([_form_text(form, equation) for form in equation.forms])
     result = _minus(_result_text(equation))
     if not parts or parts[-1] != result:
         parts.append(result)

@@ -150,7 +150,8 @@ class Graph:
                     and per_sample[0].rule.name in PER_SAMPLE_LOSSES:
                 loss = per_sample[0]
                 give(loss, "ℓ")  # the per-sample losses, averaged (or summed) into L
-        prediction = self._prediction(loss)
+        # A function f (no target) has no prediction to call ŷ.
+        prediction = self._prediction(loss) if root.name != "f" else None
         if prediction is not None:
             # A logit loss takes the pre-activation: it is z, and ŷ = σ(z) is never computed.
             logit = loss.rule is not None and loss.rule.name in ("bce_with_logits", "cross_entropy")

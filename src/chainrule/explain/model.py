@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..formula import Expr
-from .numbers import Written, number_text
+from .numbers import Written, WrittenArray, number_text, shortest
 
 __all__ = ["Form", "Equation", "Note", "Table", "Section", "format_value"]
 
@@ -23,16 +23,19 @@ def format_value(value, decimals: int) -> str:
     """A number (or nested list of numbers) by the number model's rules, at ``decimals``."""
     if isinstance(value, Written):
         return value.text
+    written = isinstance(value, WrittenArray)
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
-        return number_text(array, decimals, max(decimals, 1))
-    return _format_array(array, decimals)
+        return shortest(float(array)) if written else number_text(array, decimals, max(decimals, 1))
+    return _format_array(array, decimals, written)
 
 
-def _format_array(array: np.ndarray, decimals: int) -> str:
+def _format_array(array: np.ndarray, decimals: int, written: bool = False) -> str:
+    """Nested brackets; a written tensor's elements as written, others rounded by the number model."""
     if array.ndim == 1:
-        return "[" + ", ".join(number_text(v, decimals, max(decimals, 1)) for v in array) + "]"
-    return "[" + ", ".join(_format_array(row, decimals) for row in array) + "]"
+        text = (lambda v: shortest(float(v))) if written else (lambda v: number_text(v, decimals, max(decimals, 1)))
+        return "[" + ", ".join(text(v) for v in array) + "]"
+    return "[" + ", ".join(_format_array(row, decimals, written) for row in array) + "]"
 
 
 @dataclass

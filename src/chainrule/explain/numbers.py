@@ -30,10 +30,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-__all__ = ["Written", "NumberModel", "shortest", "number_text", "half_unit", "MAX_DECIMALS"]
+__all__ = ["Written", "WrittenArray", "NumberModel", "shortest", "number_text", "half_unit", "MAX_DECIMALS"]
 
-#: No number is written with more decimals than this; smaller ones go scientific.
-MAX_DECIMALS = 9
+#: No number is written with more decimals than this (the CLI's and problem files' highest precision).
+MAX_DECIMALS = 12
 _SCIENTIFIC_BELOW = 1e-6
 _SCIENTIFIC_FROM = 1e7
 
@@ -48,6 +48,14 @@ class Written(float):
 
     def __repr__(self) -> str:
         return self.text
+
+
+class WrittenArray(np.ndarray):
+    """A tensor whose elements are written down (given, or rounded and carried): each prints as it is."""
+
+
+def _written_array(array) -> WrittenArray:
+    return np.array(array, dtype=float).view(WrittenArray)
 
 
 def shortest(value: float) -> str:
@@ -128,7 +136,7 @@ class NumberModel:
         array = np.asarray(value, dtype=float)
         if array.ndim == 0:
             return Written(shortest(float(array)))
-        return array.copy()
+        return _written_array(array)
 
     def computed(self, value, decimals: int | None = None, more: int = 0):
         """A computed value as it is written down (and, when carrying, used from then on)."""
@@ -146,7 +154,7 @@ class NumberModel:
         if not self.carry:
             return array + 0.0
         flat = [float(self.computed(v, decimals)) for v in array.reshape(-1)]
-        return np.array(flat, dtype=float).reshape(array.shape)
+        return _written_array(np.array(flat, dtype=float).reshape(array.shape))
 
     def update_decimals(self, old, new) -> int:
         """Decimals for an updated parameter: one more than the precision, and enough that the
@@ -166,7 +174,7 @@ class NumberModel:
             return new_array + 0.0
         pairs = zip(np.broadcast_to(old_array, new_array.shape).reshape(-1), new_array.reshape(-1))
         flat = [float(self.computed(n, self.update_decimals(o, n))) for o, n in pairs]
-        return np.array(flat, dtype=float).reshape(new_array.shape)
+        return _written_array(np.array(flat, dtype=float).reshape(new_array.shape))
 
     def update_decimals_array(self, old, new) -> int:
         """The decimals a whole updated tensor is printed with: enough for its smallest visible step."""

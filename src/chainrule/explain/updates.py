@@ -88,7 +88,7 @@ class UpdateRule:
             rule = Bin("-", Var(name), Bin("*", Var("η"), grad))
             numbers = Bin("-", Var(name), Bin("*", Var("η"), Var("#g")))
             forms = [Form(rule)] + ([Form(numbers, env)] if scalar else [])
-            return [Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown, fine if scalar else decimals,
+            return [Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown, fine,
                              node=name, shape=shape)]
         if self.name == "momentum":
             velocity = f"v_{name}"
@@ -99,7 +99,7 @@ class UpdateRule:
             numbers = Bin("-", Var(name), Bin("*", Var("η"), Var("#g")))
             forms = [Form(rule)] + ([Form(numbers, env)] if scalar else [])
             return [first, Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown,
-                                    fine if scalar else decimals, node=name, shape=shape)]
+                                    fine, node=name, shape=shape)]
         # Adam, first step (t = 1): the averages and their bias corrections, then the step,
         # from the gradient as written above (by hand, for scalars).
         g = np.asarray(env["#g"] if scalar else grad_exact, dtype=float)
@@ -130,6 +130,6 @@ class UpdateRule:
                                                                        Var("ε")))))
         forms = [Form(step)] + ([Form(step_numbers, {**numbers, f"#mh{name}": m_hat, f"#vh{name}": v_hat},
                                       collapse=False)] if scalar else [])
-        lines.append(Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown, fine if scalar else decimals,
+        lines.append(Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown, fine,
                               node=name, shape=shape))
         return lines
