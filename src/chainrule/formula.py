@@ -5,8 +5,11 @@ The rule table writes each local derivative as a short string such as
 nodes, so the same formula can be printed for a terminal, typeset for Markdown,
 shown natively in a browser, and evaluated with numpy, and those four views can
 never disagree. The explainer's expression mode (``chainrule explain
-"sigmoid(w*x)"``) uses the same parser, which is a small recursive-descent
-parser of its own: nothing here ever calls ``eval``.
+"sigmoid(w*x)"``) uses the same parser, an operator-precedence parser of its own: nothing
+here ever calls ``eval``. Nothing here recurses either: parsing, rendering,
+evaluating and simplifying walk the tree with explicit stacks, so a sum of
+thousands of terms or parentheses nested hundreds deep are no harder than
+``w*x``.
 
 Grammar (lowest precedence first)::
 
@@ -256,89 +259,115 @@ class _Parser:
         where = "end of input" if kind == "end" else repr(value)
         raise FormulaSyntaxError(f"{message}, found {where}", self.source, column)
 
-    def expect(self, value: str):
-        if self.peek()[1] != value or self.peek()[0] == "end":
-            self.fail(f"expected {value!r}")
-        self.take()
-
     def parse(self) -> Expr:
+        """Shunting-yard over the tokens: one group (operands and pending operators) per open parenthesis."""
         if self.peek()[0] == "end":
             raise FormulaSyntaxError("empty expression", self.source, 1)
-        expr = self.compare()
-        if self.peek()[0] != "end":
-            self.fail("unexpected token")
-        return expr
+        groups = [_Group("top")]
+        expect_operand = True
+        while True:
+            token = self.take()
+            kind, value, column = token
+            group = groups[-1]
+            is_op = kind == "op"
+            if expect_operand:
+                if kind == "num":
+                    group.operands.append(Num(float(value)))
+                    expect_operand = False
+                elif kind == "name" and self.peek()[1] == "(" and self.peek()[0] == "op":
+                    self.take()
+                    groups.append(_Group("call", self._function(value, column), value, column))
+                elif kind == "name":
+                    group.operands.append(Var(value))
+                    expect_operand = False
+                elif is_op and value == "(":
+                    groups.append(_Group("paren"))
+                elif is_op and value == "-":
+                    group.operators.append(("neg", _PREFIX_PRECEDENCE))
+                elif not (is_op and value == "+"):  # a unary plus changes nothing
+                    self.fail("expected a number, a name or '('", token)
+            elif is_op and value in _OPERATORS:
+                precedence, right_associative = _OPERATORS[value]
+                if value in _COMPARISONS and any(op in _COMPARISONS for op, _ in group.operators):
+                    self._fail_inside(group, token)  # a < b < c does not chain
+                group.reduce(precedence, right_associative)
+                group.operators.append((_CANONICAL.get(value, value), precedence))
+                expect_operand = True
+            elif is_op and value == "," and group.kind == "call":
+                group.args.append(group.finish())
+                expect_operand = True
+            elif is_op and value == ")" and group.kind != "top":
+                groups.pop()
+                inner = group.finish()
+                if group.kind == "call":
+                    inner = self._call(group, inner)
+                groups[-1].operands.append(inner)
+            elif kind == "end" and group.kind == "top":
+                return group.finish()
+            else:
+                self._fail_inside(group, token)
 
-    def compare(self) -> Expr:
-        left = self.sum()
-        if self.peek()[1] in (">", "<", ">=", "<=", "=="):
-            op = self.take()[1]
-            left = Bin(op, left, self.sum())
-        return left
+    def _fail_inside(self, group: _Group, token) -> None:
+        self.fail("unexpected token" if group.kind == "top" else "expected ')'", token)
 
-    def sum(self) -> Expr:
-        left = self.product()
-        while self.peek()[1] in ("+", "-") and self.peek()[0] == "op":
-            op = self.take()[1]
-            left = Bin(op, left, self.product())
-        return left
-
-    def product(self) -> Expr:
-        left = self.unary()
-        while self.peek()[1] in ("*", "/", "@", "·", "×") and self.peek()[0] == "op":
-            op = self.take()[1]
-            left = Bin({"·": "*", "×": "*"}.get(op, op), left, self.unary())
-        return left
-
-    def unary(self) -> Expr:
-        if self.peek()[1] == "-" and self.peek()[0] == "op":
-            self.take()
-            return Neg(self.unary())
-        if self.peek()[1] == "+" and self.peek()[0] == "op":
-            self.take()
-            return self.unary()
-        return self.power()
-
-    def power(self) -> Expr:
-        base = self.atom()
-        if self.peek()[1] in ("^", "**") and self.peek()[0] == "op":
-            self.take()
-            return Bin("^", base, self.unary())
-        return base
-
-    def atom(self) -> Expr:
-        kind, value, column = self.peek()
-        if kind == "num":
-            self.take()
-            return Num(float(value))
-        if kind == "name":
-            self.take()
-            if self.peek()[1] == "(" and self.peek()[0] == "op":
-                return self.call(value, column)
-            return Var(value)
-        if value == "(" and kind == "op":
-            self.take()
-            inner = self.compare()
-            self.expect(")")
-            return inner
-        self.fail("expected a number, a name or '('")
-
-    def call(self, name: str, column: int) -> Expr:
+    def _function(self, name: str, column: int) -> Function:
         function = self.functions.get(name)
         if function is None:
             known = ", ".join(sorted(f for f in self.functions if self.functions[f].compute is not None))
             raise FormulaSyntaxError(f"unknown function {name!r} (known: {known})", self.source, column)
-        self.expect("(")
-        args = [self.compare()]
-        while self.peek()[1] == "," and self.peek()[0] == "op":
-            self.take()
-            args.append(self.compare())
-        self.expect(")")
-        if len(args) != function.arity:
+        return function
+
+    def _call(self, group: _Group, last: Expr) -> Call:
+        args = [*group.args, last]
+        if len(args) != group.function.arity:
             raise FormulaSyntaxError(
-                f"{name}() takes {function.arity} argument(s), got {len(args)}", self.source, column
+                f"{group.name}() takes {group.function.arity} argument(s), got {len(args)}", self.source, group.column
             )
-        return Call(name, tuple(args))
+        return Call(group.name, tuple(args))
+
+
+#: Binary operators: (precedence, right-associative). Lowest first: a comparison, a sum, a product, a power.
+_OPERATORS = {
+    ">": (1, False), "<": (1, False), ">=": (1, False), "<=": (1, False), "==": (1, False),
+    "+": (2, False), "-": (2, False),
+    "*": (3, False), "/": (3, False), "@": (3, False), "·": (3, False), "×": (3, False),
+    "^": (5, True), "**": (5, True),
+}
+_COMPARISONS = frozenset({">", "<", ">=", "<=", "=="})
+_CANONICAL = {"·": "*", "×": "*", "**": "^"}
+#: A unary minus binds tighter than a product and looser than a power: −a·b is (−a)·b, −a² is −(a²).
+_PREFIX_PRECEDENCE = 4
+
+
+class _Group:
+    """The top level, one pair of parentheses, or one call's argument list, while it is being read."""
+
+    def __init__(self, kind: str, function: Function | None = None, name: str = "", column: int = 0):
+        self.kind = kind  # "top", "paren" or "call"
+        self.function, self.name, self.column = function, name, column
+        self.operands: list[Expr] = []
+        self.operators: list[tuple[str, int]] = []  # ("neg" for a unary minus, or a binary operator; precedence)
+        self.args: list[Expr] = []
+
+    def reduce(self, precedence: int = 0, right_associative: bool = False) -> None:
+        """Apply the pending operators that bind at least as tightly as the next one."""
+        operators, operands = self.operators, self.operands
+        while operators:
+            top, top_precedence = operators[-1]
+            if top_precedence < precedence or (top_precedence == precedence and right_associative):
+                break
+            operators.pop()
+            if top == "neg":
+                operands.append(Neg(operands.pop()))
+            else:
+                right = operands.pop()
+                operands.append(Bin(top, operands.pop(), right))
+
+    def finish(self) -> Expr:
+        self.reduce()
+        (result,) = self.operands
+        self.operands = []
+        return result
 
 
 def parse(source: str, functions: Mapping[str, Function] = FUNCTIONS) -> Expr:
@@ -353,20 +382,57 @@ def parse(source: str, functions: Mapping[str, Function] = FUNCTIONS) -> Expr:
 
 
 # ---------------------------------------------------------------------------
-# Walking the tree
+# Walking the tree. Every walk is a fold over an explicit stack, never a
+# recursion, so the size of a formula is bounded by memory, not by Python's
+# recursion limit.
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The operands of a node, left to right."""
+    if isinstance(expr, Bin):
+        return (expr.left, expr.right)
+    if isinstance(expr, Neg):
+        return (expr.operand,)
+    if isinstance(expr, Call):
+        return expr.args
+    return ()
+
+
+def fold(expr: Expr, combine: Callable, enter: Callable | None = None):
+    """``combine(node, [results of its children])`` for every node, children first, left to right.
+
+    ``enter(node)`` may answer for a whole subtree before it is walked (a
+    collapsed σ(z) shows its value, not its parts); it returns None to walk
+    on. A subtree shared by several parents is combined once.
+    """
+    results: dict[int, object] = {}
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        key = id(node)
+        if key in results:
+            continue
+        if ready:
+            results[key] = combine(node, [results[id(child)] for child in children(node)])
+            continue
+        if enter is not None:
+            answer = enter(node)
+            if answer is not None:
+                results[key] = answer
+                continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children(node)) if id(child) not in results)
+    return results[id(expr)]
 
 
 def _collect_names(expr: Expr, found: set[str]) -> None:
-    if isinstance(expr, Var):
-        found.add(expr.name)
-    elif isinstance(expr, Neg):
-        _collect_names(expr.operand, found)
-    elif isinstance(expr, Bin):
-        _collect_names(expr.left, found)
-        _collect_names(expr.right, found)
-    elif isinstance(expr, Call):
-        for arg in expr.args:
-            _collect_names(arg, found)
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Var):
+            found.add(node.name)
+        else:
+            stack.extend(children(node))
 
 
 _BINARY = {
@@ -386,37 +452,72 @@ _BINARY = {
 
 
 def _evaluate(expr: Expr, env: Mapping[str, object], round_calls=None):
-    if isinstance(expr, Num):
-        return expr.value
-    if isinstance(expr, Var):
-        if expr.name not in env:
-            raise KeyError(f"formula needs a value for {expr.name!r}")
-        return env[expr.name]
-    if isinstance(expr, Neg):
-        return np.negative(_evaluate(expr.operand, env, round_calls))
-    if isinstance(expr, Bin):
-        return _BINARY[expr.op](_evaluate(expr.left, env, round_calls), _evaluate(expr.right, env, round_calls))
-    if isinstance(expr, Call):
-        function = FUNCTIONS.get(expr.fn)
-        if function is None or function.compute is None:
-            raise ValueError(f"formula function {expr.fn!r} is descriptive and cannot be evaluated")
-        value = function.compute(*(_evaluate(a, env, round_calls) for a in expr.args))
-        if round_calls is not None and function.collapse:
-            value = round_calls(value)
-        return value
-    raise TypeError(f"not a formula node: {expr!r}")
+    def refuse_descriptive(node: Expr):
+        if isinstance(node, Call):
+            function = FUNCTIONS.get(node.fn)
+            if function is None or function.compute is None:
+                raise ValueError(f"formula function {node.fn!r} is descriptive and cannot be evaluated")
+        return None
+
+    def combine(node: Expr, values: list):
+        if isinstance(node, Num):
+            return node.value
+        if isinstance(node, Var):
+            if node.name not in env:
+                raise KeyError(f"formula needs a value for {node.name!r}")
+            return env[node.name]
+        if isinstance(node, Neg):
+            return np.negative(values[0])
+        if isinstance(node, Bin):
+            return _BINARY[node.op](values[0], values[1])
+        if isinstance(node, Call):
+            function = FUNCTIONS[node.fn]
+            value = function.compute(*values)
+            if round_calls is not None and function.collapse:
+                value = round_calls(value)
+            return value
+        raise TypeError(f"not a formula node: {node!r}")
+
+    return fold(expr, combine, refuse_descriptive)
+
+
+def _evaluable(expr: Expr, env: Mapping[str, object]) -> dict[int, bool]:
+    """For every node (by id): whether ``evaluate`` with ``env`` can compute it."""
+    found: dict[int, bool] = {}
+
+    def combine(node: Expr, inner: list[bool]) -> bool:
+        if isinstance(node, Var):
+            ok = node.name in env
+        elif isinstance(node, Call):
+            function = FUNCTIONS.get(node.fn)
+            ok = function is not None and function.compute is not None and all(inner)
+        else:
+            ok = all(inner)
+        found[id(node)] = ok
+        return ok
+
+    fold(expr, combine)
+    return found
+
+
+def _rebuild(node: Expr, parts: list[Expr]) -> Expr:
+    """``node`` over new operands (the node itself when they did not change)."""
+    if all(new is old for new, old in zip(parts, children(node))):
+        return node
+    if isinstance(node, Bin):
+        return Bin(node.op, parts[0], parts[1])
+    if isinstance(node, Neg):
+        return Neg(parts[0])
+    return Call(node.fn, tuple(parts))
 
 
 def _substitute(expr: Expr, mapping: Mapping[str, Expr]) -> Expr:
-    if isinstance(expr, Var):
-        return mapping.get(expr.name, expr)
-    if isinstance(expr, Neg):
-        return Neg(_substitute(expr.operand, mapping))
-    if isinstance(expr, Bin):
-        return Bin(expr.op, _substitute(expr.left, mapping), _substitute(expr.right, mapping))
-    if isinstance(expr, Call):
-        return Call(expr.fn, tuple(_substitute(a, mapping) for a in expr.args))
-    return expr
+    def combine(node: Expr, parts: list[Expr]) -> Expr:
+        if isinstance(node, Var):
+            return mapping.get(node.name, node)
+        return _rebuild(node, parts)
+
+    return fold(expr, combine)
 
 
 def _is_num(expr: Expr, value: float | None = None) -> bool:
@@ -424,23 +525,33 @@ def _is_num(expr: Expr, value: float | None = None) -> bool:
 
 
 def _simplify(expr: Expr) -> Expr:
-    if isinstance(expr, Neg):
-        inner = _simplify(expr.operand)
-        if isinstance(inner, Num):
-            return Num(-inner.value)
-        if isinstance(inner, Neg):
-            return inner.operand
-        if isinstance(inner, Bin) and inner.op == "*" and isinstance(inner.left, Num):
-            return Bin("*", Num(-inner.left.value), inner.right)  # −2(a − b), not −(2(a − b))
-        return Neg(inner)
-    if isinstance(expr, Call):
-        args = tuple(_simplify(a) for a in expr.args)
-        if expr.fn == "expand" and isinstance(args[0], Num):
-            return args[0]  # a constant gradient spread over every element is that constant
-        return Call(expr.fn, args)
-    if not isinstance(expr, Bin):
-        return expr
-    left, right, op = _simplify(expr.left), _simplify(expr.right), expr.op
+    def combine(node: Expr, parts: list[Expr]) -> Expr:
+        if isinstance(node, Neg):
+            return _simplified_neg(parts[0])
+        if isinstance(node, Call):
+            if node.fn == "expand" and isinstance(parts[0], Num):
+                return parts[0]  # a constant gradient spread over every element is that constant
+            return _rebuild(node, parts)
+        if isinstance(node, Bin):
+            return _simplified_bin(node.op, parts[0], parts[1])
+        return node
+
+    return fold(expr, combine)
+
+
+def _simplified_neg(inner: Expr) -> Expr:
+    """−inner, for an ``inner`` that is already simplified."""
+    if isinstance(inner, Num):
+        return Num(-inner.value)
+    if isinstance(inner, Neg):
+        return inner.operand
+    if isinstance(inner, Bin) and inner.op == "*" and isinstance(inner.left, Num):
+        return Bin("*", Num(-inner.left.value), inner.right)  # −2(a − b), not −(2(a − b))
+    return Neg(inner)
+
+
+def _simplified_bin(op: str, left: Expr, right: Expr) -> Expr:
+    """``left op right`` for operands that are already simplified."""
     if _is_num(left) and _is_num(right) and op in ("+", "-", "*", "/", "^") and not (
         (op == "^" and left.value < 0) or (op == "/" and right.value == 0)
     ):
@@ -453,13 +564,13 @@ def _simplify(expr: Expr) -> Expr:
         if _is_num(left, 0.0) or _is_num(right, 0.0):
             return Num(0.0)
         if _is_num(left, -1.0):
-            return _simplify(Neg(right))
+            return _simplified_neg(right)
         if _is_num(right, -1.0):
-            return _simplify(Neg(left))
+            return _simplified_neg(left)
         if isinstance(right, Neg):
-            return _simplify(Neg(Bin("*", left, right.operand)))
+            return _simplified_neg(_simplified_bin("*", left, right.operand))
         if isinstance(left, Neg):
-            return _simplify(Neg(Bin("*", left.operand, right)))
+            return _simplified_neg(_simplified_bin("*", left.operand, right))
         if _is_num(right) and not _is_num(left):
             return Bin("*", right, left)  # constants in front: 2(ŷ − y), not (ŷ − y)·2
     if op == "+":
@@ -473,7 +584,7 @@ def _simplify(expr: Expr) -> Expr:
         if _is_num(right, 0.0):
             return left
         if _is_num(left, 0.0):
-            return _simplify(Neg(right))
+            return _simplified_neg(right)
     if op == "/" and _is_num(right, 1.0):
         return left
     if op == "^":
@@ -549,10 +660,27 @@ class _Renderer:
         return self.values is not None
 
     def render(self, expr: Expr) -> str:
-        return self.walk(expr)[0]
+        enter = None
+        if self.numeric and self.collapse:
+            evaluable = _evaluable(expr, self.values)
 
-    # Each walk returns (rendered, precedence, is_number_literal)
-    def walk(self, expr: Expr):
+            def enter(node: Expr):
+                return self.collapsed_call(node) if evaluable[id(node)] else None
+
+        return fold(expr, self.combine, enter)[0]
+
+    def collapsed_call(self, expr: Expr):
+        """A call the numeric form writes as its value (σ(z) → 0.622), or None to write it out."""
+        if not isinstance(expr, Call):
+            return None
+        function = FUNCTIONS.get(expr.fn)
+        if function is None or not function.collapse:
+            return None
+        value = _evaluate(expr, self.values)
+        return self.number(value, literal=False, call=True), _value_precedence(value), False
+
+    # Each node renders as (rendered, precedence, is_number_literal), from its operands' renderings.
+    def combine(self, expr: Expr, operands: list):
         if isinstance(expr, Num):
             return self.number(expr.value, literal=True), _ATOM, True
         if isinstance(expr, Var):
@@ -561,31 +689,24 @@ class _Renderer:
                 return self.number(value, literal=False), _value_precedence(value), False
             return self.name(expr.name), _ATOM, False
         if isinstance(expr, Neg):
-            inner, prec, _ = self.walk(expr.operand)
+            inner, prec, _ = operands[0]
             if prec <= _NEG_PRECEDENCE:
                 inner = self.paren(inner)
             return self.negate(inner), _NEG_PRECEDENCE, False
         if isinstance(expr, Call):
             function = FUNCTIONS.get(expr.fn) or _generic_function(expr.fn, len(expr.args))
-            if self.numeric and self.collapse and function.collapse and function.compute is not None:
-                try:
-                    value = _evaluate(expr, self.values)
-                except KeyError:
-                    value = None
-                if value is not None:
-                    return self.number(value, literal=False, call=True), _value_precedence(value), False
-            args = [self.walk(a)[0] for a in expr.args]
+            args = [rendered for rendered, _, _ in operands]
             if expr.fn == "T" and not isinstance(expr.args[0], Var):
                 args = [self.paren(args[0])]  # (∂L/∂z)ᵀ, not ∂L/∂zᵀ
             return self.call(function, args, expr), _ATOM, False
         if isinstance(expr, Bin):
-            return self.binary(expr)
+            return self.binary(expr, operands[0], operands[1])
         raise TypeError(f"not a formula node: {expr!r}")
 
-    def binary(self, expr: Bin):
+    def binary(self, expr: Bin, left_operand, right_operand):
         prec = _PRECEDENCE[expr.op]
-        left, lprec, lnum = self.walk(expr.left)
-        right, rprec, rnum = self.walk(expr.right)
+        left, lprec, lnum = left_operand
+        right, rprec, rnum = right_operand
         if expr.op == "/":
             return self.fraction(left, right, lprec, rprec), prec, False
         if expr.op == "^":
