@@ -40,6 +40,10 @@ __all__ = [
     "Call",
     "FormulaSyntaxError",
     "parse",
+    "fold",
+    "children",
+    "simplified_product",
+    "simplified_sum",
     "FUNCTIONS",
 ]
 
@@ -94,9 +98,13 @@ class Expr:
         """Replace variables by expressions (a tree, so precedence stays right)."""
         return _substitute(self, mapping)
 
-    def simplify(self) -> Expr:
-        """Fold constants and drop ×1, +0 and ^1, so chained derivatives read as a person writes them."""
-        return _simplify(self)
+    def simplify(self, known: Mapping[int, Expr] | None = None) -> Expr:
+        """Fold constants and drop ×1, +0 and ^1, so chained derivatives read as a person writes them.
+
+        ``known`` maps ``id`` of subtrees to their simplified form, for a caller
+        that simplifies many formulas sharing large subtrees.
+        """
+        return _simplify(self, known)
 
     def names(self) -> set[str]:
         """Free variable names used in the formula."""
@@ -524,7 +532,7 @@ def _is_num(expr: Expr, value: float | None = None) -> bool:
     return isinstance(expr, Num) and (value is None or expr.value == value)
 
 
-def _simplify(expr: Expr) -> Expr:
+def _simplify(expr: Expr, known: Mapping[int, Expr] | None = None) -> Expr:
     def combine(node: Expr, parts: list[Expr]) -> Expr:
         if isinstance(node, Neg):
             return _simplified_neg(parts[0])
@@ -536,7 +544,17 @@ def _simplify(expr: Expr) -> Expr:
             return _simplified_bin(node.op, parts[0], parts[1])
         return node
 
-    return fold(expr, combine)
+    return fold(expr, combine, None if known is None else lambda node: known.get(id(node)))
+
+
+def simplified_product(left: Expr, right: Expr) -> Expr:
+    """``(left · right).simplify()`` for operands that are already simplified, without walking them again."""
+    return _simplified_bin("*", left, right)
+
+
+def simplified_sum(left: Expr, right: Expr) -> Expr:
+    """``(left + right).simplify()`` for operands that are already simplified."""
+    return _simplified_bin("+", left, right)
 
 
 def _simplified_neg(inner: Expr) -> Expr:
