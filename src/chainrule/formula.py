@@ -397,39 +397,48 @@ def parse(source: str, functions: Mapping[str, Function] = FUNCTIONS) -> Expr:
 
 def children(expr: Expr) -> tuple[Expr, ...]:
     """The operands of a node, left to right."""
-    if isinstance(expr, Bin):
+    kind = type(expr)
+    if kind is Bin:
         return (expr.left, expr.right)
-    if isinstance(expr, Neg):
+    if kind is Neg:
         return (expr.operand,)
-    if isinstance(expr, Call):
+    if kind is Call:
         return expr.args
     return ()
 
 
-def fold(expr: Expr, combine: Callable, enter: Callable | None = None):
+def fold(expr: Expr, combine: Callable, enter: Callable | None = None, results: dict | None = None):
     """``combine(node, [results of its children])`` for every node, children first, left to right.
 
-    ``enter(node)`` may answer for a whole subtree before it is walked (a
-    collapsed σ(z) shows its value, not its parts); it returns None to walk
-    on. A subtree shared by several parents is combined once.
+    ``enter(node)`` may answer for a whole subtree before it is walked; it
+    returns None to walk on. A subtree shared by several parents is combined
+    once; ``results`` (by ``id`` of the node) may carry answers over from an
+    earlier fold of the same tree.
     """
-    results: dict[int, object] = {}
-    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    results = {} if results is None else results
+    expanded: set[int] = set()
+    stack = [expr]
     while stack:
-        node, ready = stack.pop()
+        node = stack[-1]
         key = id(node)
         if key in results:
-            continue
-        if ready:
+            stack.pop()
+        elif key in expanded:
+            stack.pop()
             results[key] = combine(node, [results[id(child)] for child in children(node)])
-            continue
-        if enter is not None:
-            answer = enter(node)
+        else:
+            answer = None if enter is None else enter(node)
             if answer is not None:
+                stack.pop()
                 results[key] = answer
                 continue
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(children(node)) if id(child) not in results)
+            expanded.add(key)
+            operands = children(node)
+            if operands:
+                stack.extend(reversed(operands))
+            else:
+                stack.pop()
+                results[key] = combine(node, [])
     return results[id(expr)]
 
 
@@ -459,7 +468,7 @@ _BINARY = {
 }
 
 
-def _evaluate(expr: Expr, env: Mapping[str, object], round_calls=None):
+def _evaluate(expr: Expr, env: Mapping[str, object], round_calls=None, memo: dict | None = None):
     def refuse_descriptive(node: Expr):
         if isinstance(node, Call):
             function = FUNCTIONS.get(node.fn)
@@ -486,26 +495,7 @@ def _evaluate(expr: Expr, env: Mapping[str, object], round_calls=None):
             return value
         raise TypeError(f"not a formula node: {node!r}")
 
-    return fold(expr, combine, refuse_descriptive)
-
-
-def _evaluable(expr: Expr, env: Mapping[str, object]) -> dict[int, bool]:
-    """For every node (by id): whether ``evaluate`` with ``env`` can compute it."""
-    found: dict[int, bool] = {}
-
-    def combine(node: Expr, inner: list[bool]) -> bool:
-        if isinstance(node, Var):
-            ok = node.name in env
-        elif isinstance(node, Call):
-            function = FUNCTIONS.get(node.fn)
-            ok = function is not None and function.compute is not None and all(inner)
-        else:
-            ok = all(inner)
-        found[id(node)] = ok
-        return ok
-
-    fold(expr, combine)
-    return found
+    return fold(expr, combine, refuse_descriptive, memo)
 
 
 def _rebuild(node: Expr, parts: list[Expr]) -> Expr:
@@ -678,53 +668,46 @@ class _Renderer:
         return self.values is not None
 
     def render(self, expr: Expr) -> str:
-        enter = None
-        if self.numeric and self.collapse:
-            evaluable = _evaluable(expr, self.values)
+        self.evaluated: dict[int, object] = {}  # values of the subtrees a collapsed call needed, by id
+        return fold(expr, self.combine)[0]
 
-            def enter(node: Expr):
-                return self.collapsed_call(node) if evaluable[id(node)] else None
-
-        return fold(expr, self.combine, enter)[0]
-
-    def collapsed_call(self, expr: Expr):
-        """A call the numeric form writes as its value (σ(z) → 0.622), or None to write it out."""
-        if not isinstance(expr, Call):
-            return None
-        function = FUNCTIONS.get(expr.fn)
-        if function is None or not function.collapse:
-            return None
-        value = _evaluate(expr, self.values)
-        return self.number(value, literal=False, call=True), _value_precedence(value), False
-
-    # Each node renders as (rendered, precedence, is_number_literal), from its operands' renderings.
+    # Each node renders as (rendered, precedence, is a number literal, can be evaluated with the values),
+    # from its operands' renderings.
     def combine(self, expr: Expr, operands: list):
-        if isinstance(expr, Num):
-            return self.number(expr.value, literal=True), _ATOM, True
-        if isinstance(expr, Var):
+        kind = type(expr)
+        if kind is Num:
+            return self.number(expr.value, literal=True), _ATOM, True, True
+        if kind is Var:
             if self.numeric and expr.name in self.values:
                 value = self.values[expr.name]
-                return self.number(value, literal=False), _value_precedence(value), False
-            return self.name(expr.name), _ATOM, False
-        if isinstance(expr, Neg):
-            inner, prec, _ = operands[0]
+                return self.number(value, literal=False), _value_precedence(value), False, True
+            return self.name(expr.name), _ATOM, False, False
+        evaluable = all(operand[3] for operand in operands)
+        if kind is Neg:
+            inner, prec, _, _ = operands[0]
             if prec <= _NEG_PRECEDENCE:
                 inner = self.paren(inner)
-            return self.negate(inner), _NEG_PRECEDENCE, False
-        if isinstance(expr, Call):
-            function = FUNCTIONS.get(expr.fn) or _generic_function(expr.fn, len(expr.args))
-            args = [rendered for rendered, _, _ in operands]
+            return self.negate(inner), _NEG_PRECEDENCE, False, evaluable
+        if kind is Call:
+            function = FUNCTIONS.get(expr.fn)
+            evaluable = evaluable and function is not None and function.compute is not None
+            if evaluable and self.numeric and self.collapse and function.collapse:
+                # A call the numeric form writes as its value: σ(z) → 0.622.
+                value = _evaluate(expr, self.values, memo=self.evaluated)
+                return self.number(value, literal=False, call=True), _value_precedence(value), False, True
+            function = function or _generic_function(expr.fn, len(expr.args))
+            args = [operand[0] for operand in operands]
             if expr.fn == "T" and not isinstance(expr.args[0], Var):
                 args = [self.paren(args[0])]  # (∂L/∂z)ᵀ, not ∂L/∂zᵀ
-            return self.call(function, args, expr), _ATOM, False
-        if isinstance(expr, Bin):
-            return self.binary(expr, operands[0], operands[1])
+            return self.call(function, args, expr), _ATOM, False, evaluable
+        if kind is Bin:
+            return (*self.binary(expr, operands[0], operands[1]), evaluable)
         raise TypeError(f"not a formula node: {expr!r}")
 
     def binary(self, expr: Bin, left_operand, right_operand):
         prec = _PRECEDENCE[expr.op]
-        left, lprec, lnum = left_operand
-        right, rprec, rnum = right_operand
+        left, lprec, lnum, _ = left_operand
+        right, rprec, rnum, _ = right_operand
         if expr.op == "/":
             return self.fraction(left, right, lprec, rprec), prec, False
         if expr.op == "^":
