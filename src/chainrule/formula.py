@@ -644,7 +644,9 @@ def format_number(value, digits: int) -> str:
         return str(number)
     if number != 0 and (abs(number) < 10 ** (-digits) or abs(number) >= 1e7):
         return f"{number:.{max(digits, 1)}g}"  # 1e-08, 8.533e-05: nothing rounds silently to zero
-    text = f"{number:.{digits}f}".rstrip("0")
+    text = f"{number:.{digits}f}"
+    if "." in text:  # 20 at no decimals stays 20
+        text = text.rstrip("0")
     if text.endswith("."):
         text += "0"
     if text in ("-0.0",):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from .build import build_loss, initial_parameters
 from .core import explain, explain_graph
+from .domains import DomainError
 from .explanation import Explanation, GraphvizMissing
 from .graph import trace
 from .modes import explain_modes
@@ -18,20 +21,30 @@ from .problems import Problem, ProblemError, builtin_names, expression_problem, 
 from .updates import UpdateRule
 
 __all__ = [
-    "explain", "explain_problem", "Explanation", "GraphvizMissing", "Problem", "ProblemError", "load_problem",
-    "load_builtin", "builtin_names", "expression_problem",
+    "explain", "explain_problem", "Explanation", "DomainError", "GraphvizMissing", "Problem", "ProblemError",
+    "load_problem", "load_builtin", "builtin_names", "expression_problem",
 ]
 
 
 def explain_problem(problem: Problem, *, steps: int | None = None, precision: int | None = None,
                     detail: str = "auto", optimizer: str | None = None, exact: bool = False) -> Explanation:
     """Explain a problem: one sample step by step, or a data set's gradient-descent modes."""
+    with np.errstate(all="ignore"):  # a value outside a function's domain is reported as a DomainError instead
+        return _explain_problem(problem, steps=steps, precision=precision, detail=detail, optimizer=optimizer,
+                                exact=exact)
+
+
+def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, exact) -> Explanation:
     changes = {k: v for k, v in (("steps", steps), ("precision", precision), ("optimizer", optimizer))
                if v is not None}
     if changes:
         problem = dataclasses.replace(problem, **changes)
     if problem.steps > 1 and problem.lr is None:
         raise ProblemError("more than one step needs a learning rate")
+    if problem.is_dataset and problem.kind == "mlp" and problem.mode != "batch":
+        raise ProblemError(f"{problem.source}: [training] mode = {problem.mode!r}: an MLP's data set is explained "
+                           "as one batch update at the layer level; for stochastic or mini-batch training of an MLP "
+                           "use `chainrule train`, or use mode = \"batch\"")
     if problem.is_dataset and problem.kind != "mlp":
         if problem.optimizer != "sgd":
             raise ProblemError("the batch/stochastic/mini-batch narration uses plain gradient descent (sgd)")

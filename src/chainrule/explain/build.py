@@ -67,8 +67,12 @@ def _loss(problem: Problem, prediction: Tensor, target: Tensor | None) -> Tensor
     """The per-sample loss of the seed and its relatives, written so the explainer can show it."""
     kind = problem.loss
     if kind == "none" or target is None:
-        # The output itself is minimised; over a batch, its mean.
-        return prediction if prediction.size == 1 else prediction.mean()
+        # No target: the output is a function f whose gradient is explained (and, with a learning
+        # rate, minimised); over a batch, its mean.
+        output = prediction if prediction.size == 1 else prediction.mean()
+        if output.name is None or output.size == 1:
+            output.name = "f"
+        return output
     if prediction.ndim > 0:  # a batch: per-sample losses, then their mean
         per_sample = {
             "mse": lambda: _apply(RULES["squared_error"], (prediction, target)),
@@ -156,7 +160,8 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
                 z = z + leaves["b"]
             prediction = _ACTIVATIONS[problem.activation](z)
             if problem.y is not None and problem.loss != "none":
-                prediction.name = "ŷ"  # a step of its own, even when the activation is the identity
+                # A step of its own, even when the activation is the identity; a logit loss takes z.
+                prediction.name = "z" if problem.loss == "bce_with_logits" else "ŷ"
             target = None if problem.y is None else tensor(problem.y[samples[0], 0], name="y")
         else:
             weights = F.stack([leaves[n] for n in parameter_names(problem) if n != "b"])
@@ -177,8 +182,8 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
         if not prediction.requires_grad:
             raise ProblemError("expression: the result does not depend on any parameter")
         if problem.y is not None and problem.loss != "none" and prediction.name is None:
-            # The model's output is a step of its own (ŷ), not folded into the loss.
-            prediction.name = "ŷ"
+            # The model's output is a step of its own (ŷ; z for a logit loss), not folded into the loss.
+            prediction.name = "z" if problem.loss == "bce_with_logits" else "ŷ"
         target = None if problem.y is None else tensor(problem.y[samples[0]], name="y")
         return _loss(problem, prediction, target), leaves
     # MLP: a layer-level graph over the whole batch.

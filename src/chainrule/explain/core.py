@@ -73,8 +73,9 @@ def _graph_view(graph: Graph, derivation: Derivation, exact_grads: dict[int, np.
 
 
 def _jsonable(value):
-    array = np.asarray(value, dtype=float)
-    return float(array) if array.ndim == 0 else array.tolist()
+    from .explanation import _number_or_list
+
+    return _number_or_list(value)
 
 
 def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str, steps: int = 1,
@@ -144,6 +145,11 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     >>> print(explain(loss, lr=0.1).to_text())        # doctest: +SKIP
     """
     by_id = {id(t): n for t, n in (names or {}).items()} if names else None
+    with np.errstate(all="ignore"):
+        return _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact)
+
+
+def _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact) -> Explanation:
     graph = trace(output, by_id)
     summary_title = title or "How the gradient flows"
     if optimizer not in OPTIMIZERS:

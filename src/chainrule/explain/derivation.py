@@ -11,15 +11,18 @@ forms with shapes, gradients written with the rule table's VJP formulas
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..autograd import no_grad
-from ..formula import Bin, Call, Expr, Num, Var
+from ..formula import FUNCTIONS, Bin, Call, Expr, Neg, Num, Var
 from ..tensor import Tensor, _apply, _new
+from .domains import check_forward, check_gradients
 from .graph import Graph, Node
-from .model import Equation, Form, Note, Rounding, Section, format_value
+from .model import Equation, Form, Note, Section, format_value
+from .numbers import NumberModel, half_unit
 from .updates import UpdateRule
 
 __all__ = ["Derivation", "derive", "replay", "rebuild", "partial", "MAX_PATHS"]
@@ -107,19 +110,64 @@ def derive(graph: Graph, *, lr: float | None, precision: int = 3, gradients: dic
     optimizer (plain gradient descent by default). With ``exact``, numbers are
     not rounded and carried by hand, only printed rounded.
     """
+    check_forward(graph)
+    check_gradients(graph, gradients)
     builder = _ScalarDerivation if graph.is_scalar else _TensorDerivation
-    return builder(graph, lr, Rounding(precision, carry=not exact), gradients, update or UpdateRule()).build()
+    with np.errstate(all="ignore"):  # a warning never reaches the learner's terminal; domains are checked above
+        return builder(graph, lr, NumberModel(precision, carry=not exact), gradients, update or UpdateRule()).build()
 
 
 class _Common:
-    def __init__(self, graph: Graph, lr, rounding: Rounding, gradients: dict[int, np.ndarray], update: UpdateRule):
+    def __init__(self, graph: Graph, lr, rounding: NumberModel, gradients: dict[int, np.ndarray],
+                 update: UpdateRule):
         self.graph = graph
         self.update = update
         self.lr = lr
-        self.rounding = rounding
-        self.update_rounding = rounding.finer()
+        self.rounding = rounding  # the number model: how each value is written down
+        # What is differentiated: the loss L, a function f (no target), or whatever the user named it (E).
+        self.top = graph.root.name
+        self.more: dict[str, int] = {}  # extra digits for values whose rounding would mislead a later line
+        self.call_keys: dict[str, list[str]] = {}  # a local derivative's written calls (σ(z)), by line
         self.exact_grads = gradients
         self.shown: dict[str, object] = {}  # hand values, by name
+
+    def write(self, key: str, value):
+        """Write a computed value down, with the extra digits refinement gave it (see ``_refined``)."""
+        return self.rounding.computed(value, more=self.more.get(key, 0))
+
+    def _written_calls(self, formula: Expr, env: dict, key: str) -> tuple[Expr, dict]:
+        """σ(z)(1 − σ(z)) with each call written down as a number first (0.622 × (1 − 0.622)),
+        as a person computes it; the calls' numbers count as inputs of the line ``key``."""
+        env = dict(env)
+        written: dict[Expr, Var] = {}
+
+        def freeze(expr: Expr) -> Expr:
+            if isinstance(expr, Call):
+                function = FUNCTIONS.get(expr.fn)
+                if function is not None and function.collapse and function.compute is not None:
+                    if expr not in written:
+                        try:
+                            value = expr.evaluate(self.shown)
+                        except KeyError:
+                            return Call(expr.fn, tuple(freeze(a) for a in expr.args))
+                        written[expr] = Var(f"#call{len(written)}")
+                        env[written[expr].name] = self.write(f"{key} {expr.to_text()}", value)
+                    return written[expr]
+                return Call(expr.fn, tuple(freeze(a) for a in expr.args))
+            if isinstance(expr, Bin):
+                return Bin(expr.op, freeze(expr.left), freeze(expr.right))
+            if isinstance(expr, Neg):
+                return Neg(freeze(expr.operand))
+            return expr
+
+        numeric = freeze(formula)
+        self.call_keys[key] = [f"{key} {call.to_text()}" for call in written]
+        return numeric, env
+
+    def _computed_names(self, expression: Expr) -> tuple[str, ...]:
+        """The names in ``expression`` whose numbers were computed (givens are exact as written)."""
+        computed = {n.name for n in self.graph.visible_ops}
+        return tuple(sorted(name for name in expression.names() if name in computed))
 
     def grad_of(self, node: Node) -> np.ndarray:
         grad = self.exact_grads.get(id(node.tensor))
@@ -143,7 +191,7 @@ class _Common:
             total = 0.0
             for consumer in self.graph.visible_consumers(node):
                 total += float(found.get(consumer.name, 0.0)) * float(local_values.get((consumer.name, node.name), 0.0))
-            found[node.name] = float(self.rounding(total))
+            found[node.name] = self.rounding(total)
         return found
 
     def given_section(self) -> Section:
@@ -151,18 +199,20 @@ class _Common:
         for node in self.graph.visible:
             if node.rule is not None:
                 continue
-            self.shown[node.name] = self.rounding(node.value) if node.is_scalar else node.value
+            self.shown[node.name] = self.rounding.given(node.value.reshape(()) if node.is_scalar else node.value)
             section.items.append(self._given_equation(node))
         if self.lr is not None:
-            section.items.append(Equation("given", Var("η"), [], self.lr, self.lr, _decimals_of(self.lr),
+            lr = self.rounding.given(self.lr)
+            section.items.append(Equation("given", Var("η"), [], self.lr, lr, self.rounding.decimals_of(lr),
                                           note="learning rate"))
         return section
 
     def _given_equation(self, node: Node) -> Equation:
         role = {"parameter": "parameter", "input": "input", "constant": "constant"}[node.kind]
-        if node.kind == "input" and node in self.graph.arguments(self.graph.root):
-            role = "target"
-        decimals = max(self.rounding.decimals, _decimals_of(node.value)) if node.is_scalar else self.rounding.decimals
+        if node.kind == "input" and _is_target_name(node.name):
+            role = "target"  # only what was called the target: y (y1, y_2…), t or target
+        decimals = (self.rounding.decimals_of(self.shown[node.name]) if node.is_scalar
+                    else max(self.rounding.decimals, _decimals_of(node.value)))
         return Equation("given", Var(node.name), [], node.value.copy(), self.shown[node.name], decimals,
                         node=node.name, shape=node.shape, note=role)
 
@@ -182,13 +232,33 @@ class _Common:
                 # SGD and momentum's first step are p − η·g: carried by hand from the rounded gradient.
                 hand = env[node.name] - self.lr * env["#g"] if update.name != "adam" else \
                     update.first_step({"p": env[node.name]}, {"p": env["#g"]}, self.lr)["p"]
-                shown = self.update_rounding(hand)
+                shown = self.rounding.updated(env[node.name], hand)
+                fine = self.rounding.update_decimals(env[node.name], hand)
+            else:
+                shown = self.rounding.updated(node.value, new_exact[node.name])
+                fine = self.rounding.update_decimals_array(node.value, new_exact[node.name])
             section.items.extend(update.lines(
-                node.name, env, self.rounding.decimals, self.update_rounding.decimals, self.lr, node.value,
-                self.grad_of(node), new_exact[node.name], shown, node.shape,
+                node.name, env, self.rounding.decimals, fine, self.lr, node.value,
+                self.grad_of(node), new_exact[node.name], shown, node.shape, top=self.top,
             ))
             self.shown[f"{node.name}_new"] = shown
         return section, new_exact
+
+    def _loss_section(self, sections: list[Section], forward: Section) -> None:
+        """The forward pass, then the loss in a section of its own; a function (f, no target) has no loss."""
+        if self.top == "f":
+            forward.items[-1].kind = "forward"
+            sections.append(forward)
+            return
+        loss_equation = forward.items.pop()
+        sections.append(forward)
+        sections.append(Section("Loss", "loss", items=[loss_equation]))
+
+    def _loss_change_note(self, before: float, after: float, shown_after) -> Note:
+        flat = all(not np.any(self.grad_of(n)) for n in self.graph.parameters)
+        what = "function" if self.graph.root.name == "f" else "loss"
+        return _describe_change(before, after, self.shown[self.graph.root.name], shown_after, self.rounding,
+                                flat, what)
 
     def check_section(self, new_exact: dict[str, np.ndarray], loss_before: float) -> tuple[Section, float]:
         """A fresh forward pass with the updated parameters; did the loss go down?"""
@@ -203,11 +273,12 @@ class _Common:
                     env[node.name] = self.shown[f"{node.name}_new"]
             for node in self.graph.visible_ops:
                 expression = self.graph.expression(node)
-                shown = self.rounding(expression.evaluate(env, round_calls=self.rounding))
+                shown = self.write(node.name, expression.evaluate(env))
                 numbers_env = {k: env[k] for k in expression.names() if k in env}
                 section.items.append(Equation(
                     "check", Var(node.name), [Form(expression), Form(expression, numbers_env, collapse=False)],
-                    exact_values[node.index], shown, self.rounding.decimals, node=node.name,
+                    exact_values[node.index], shown, self.rounding.decimals_of(shown), node=node.name,
+                    inputs=self._computed_names(expression),
                 ))
                 env[node.name] = shown
             shown_loss = float(env[self.graph.root.name])
@@ -215,22 +286,36 @@ class _Common:
             shown_loss = new_loss
             section.items.append(Equation("check", Var(self.graph.root.name), [], new_loss, new_loss,
                                           self.rounding.decimals, node=self.graph.root.name))
-        went_down = new_loss < loss_before
-        before_text = format_value(self.shown[self.graph.root.name], self.rounding.decimals)
-        after_text = format_value(shown_loss, self.rounding.decimals)
-        if abs(new_loss - loss_before) <= 1e-12 * max(1.0, abs(loss_before)):
-            flat = all(not np.any(self.grad_of(n)) for n in self.graph.parameters)
-            reason = ("the gradient is zero here, so the step does nothing" if flat else
-                      "the step moved the parameters across a flat stretch of the loss")
-            section.items.append(Note(f"The loss did not change ({before_text}): {reason}.", "bad"))
-        elif went_down:
-            section.items.append(Note(
-                f"The loss went down from {before_text} to {after_text}: the update improved the model.", "good"))
-        else:
-            section.items.append(Note(
-                f"The loss did not go down ({before_text} → {after_text}): the step overshot; "
-                "try a smaller learning rate.", "bad"))
+        section.items.append(self._loss_change_note(loss_before, new_loss, shown_loss))
         return section, new_loss
+
+
+def _describe_change(before: float, after: float, shown_before, shown_after, rounding: NumberModel,
+                     flat_gradient: bool, what: str = "loss") -> Note:
+    """Did the loss go down? Told from the exact values; the written ones are used when they show it."""
+    if after == before:
+        reason = ("the gradient is zero here, so the step does nothing" if flat_gradient else
+                  "the step moved the parameters across a flat stretch of the loss")
+        return Note(f"The {what} did not change ({rounding.text(before)}): {reason}.", "bad")
+    shown_before, shown_after = (v if isinstance(v, float) else float(np.asarray(v, dtype=float).sum())
+                                 for v in (shown_before, shown_after))
+    before_text, after_text = (format_value(v, rounding.decimals) for v in (shown_before, shown_after))
+    hand_agrees = (shown_after < shown_before) == (after < before) and before_text != after_text
+    if not hand_agrees:  # the written numbers cannot show the change: give the exact values, just apart
+        before_text, after_text = rounding.distinguish(before, after)
+        before_text, after_text = before_text + " (exact)", after_text + " (exact)"
+    before_text, after_text = (t.replace("-", "−").replace("e−", "e-") for t in (before_text, after_text))
+    if after < before:
+        tiny = (", only a little because the gradient is small" if abs(after - before) < 1e-3 * abs(before)
+                else "")
+        return Note(f"The {what} went down from {before_text} to {after_text}{tiny}: the update improved the "
+                    "model.", "good")
+    return Note(f"The {what} did not go down ({before_text} → {after_text}): the step overshot; "
+                "try a smaller learning rate.", "bad")
+
+
+def _is_target_name(name: str | None) -> bool:
+    return bool(name) and (name in ("t", "target") or re.fullmatch(r"y_?\d*", name) is not None)
 
 
 def _decimals_of(value) -> int:
@@ -247,8 +332,51 @@ def _decimals_of(value) -> int:
     return needed
 
 
+#: At most this many rounds of giving misleading inputs more digits.
+MAX_REFINEMENTS = 12
+#: Refinement re-derives the whole graph each round; beyond this many nodes, it is skipped.
+REFINE_NODES = 400
+
+
+def _misleading(equation: Equation) -> bool:
+    """Carried rounding has made this line's result lose its meaning: a nonzero value shows as 0,
+    the sign flips, or it is off by more than 5 % (beyond its own rounding)."""
+    exact, shown = float(np.asarray(equation.value, dtype=float).reshape(-1)[0]), float(equation.shown)
+    if exact == 0 or not np.isfinite(exact):
+        return False
+    if shown == 0 or np.sign(shown) != np.sign(exact):
+        return True
+    # Off by more than 5 %, and by more than rounding the result itself explains.
+    return abs(shown - exact) > max(0.05 * abs(exact), 3 * half_unit(equation.shown))
+
+
+def _saturation_note(node: Node, argument: Node, exact: float) -> str | None:
+    if node.rule is None or node.rule.name not in ("sigmoid", "tanh") or abs(exact) >= 0.01:
+        return None
+    symbol = "σ" if node.rule.name == "sigmoid" else "tanh"
+    return (f"{symbol} is saturated here: {argument.name} = {argument.value.reshape(()).item():.4g} is far from 0, "
+            f"so its slope {symbol}′ ≈ {exact:.3g} is nearly 0 and almost no gradient flows back "
+            "(a vanishing gradient).")
+
+
 class _ScalarDerivation(_Common):
     def build(self) -> Derivation:
+        """Derive with the seed's carrying; where carrying would mislead a line, its inputs get more digits."""
+        derivation = self._build_once()
+        if not self.rounding.carry or len(self.graph.nodes) > REFINE_NODES:
+            return derivation
+        for _ in range(MAX_REFINEMENTS):
+            misleading = [eq for section in derivation.sections for eq in section.equations()
+                          if eq.kind != "update" and eq.inputs and _misleading(eq)]
+            if not misleading:
+                break
+            for key in misleading[0].inputs:
+                self.more[key] = self.more.get(key, 0) + 1
+            self.shown = {}
+            derivation = self._build_once()
+        return derivation
+
+    def _build_once(self) -> Derivation:
         graph, rounding = self.graph, self.rounding
         sections = [self.given_section()]
         forward = Section("Forward pass", "forward")
@@ -256,16 +384,16 @@ class _ScalarDerivation(_Common):
         for node in graph.visible_ops:
             expression = graph.expression(node)
             env = {name: self.shown[name] for name in expression.names() if name in self.shown}
-            shown = rounding(expression.evaluate(self.shown, round_calls=rounding))
+            # The line shows every call (σ(0.5)), so its value is computed from the written numbers alone.
+            shown = self.write(node.name, expression.evaluate(self.shown))
             self.shown[node.name] = shown
             equation = Equation("loss" if node is root else "forward", Var(node.name),
                                 [Form(expression), Form(expression, env, collapse=False)],
                                 float(node.value.reshape(())), shown,
-                                rounding.decimals, node=node.name)
+                                rounding.decimals_of(shown), node=node.name,
+                                inputs=self._computed_names(expression))
             forward.items.append(equation)
-        loss_equation = forward.items.pop()
-        sections.append(forward)
-        sections.append(Section("Loss", "loss", items=[loss_equation]))
+        self._loss_section(sections, forward)
 
         locals_section = Section(
             "Backpropagation: local derivatives", "local",
@@ -282,13 +410,21 @@ class _ScalarDerivation(_Common):
                     raise ValueError(f"explain: cannot write ∂{node.name}/∂{argument.name} as a scalar derivative")
                 formula, exact = found
                 env = {name: self.shown[name] for name in formula.names() if name in self.shown}
-                shown = rounding(formula.evaluate(self.shown, round_calls=rounding))
+                key = f"∂{node.name}/∂{argument.name}"
+                numeric = formula
+                if isinstance(formula, Var) and formula.name in self.shown:
+                    shown = self.shown[formula.name]  # ∂z/∂w = x: the number x was written as
+                else:
+                    numeric, env = self._written_calls(formula, env, key)
+                    shown = self.write(key, numeric.evaluate(env))
                 local_values[(node.name, argument.name)] = shown
                 # A constant derivative (∂z/∂b = 1) needs no numbers substituted.
-                forms = [] if isinstance(formula, Num) else [Form(formula), Form(formula, env)]
+                forms = [] if isinstance(formula, Num) else [Form(formula), Form(numeric, env)]
                 locals_section.items.append(Equation(
-                    "local", partial(node.name, argument.name), forms, exact, shown, rounding.decimals,
+                    "local", partial(node.name, argument.name), forms, exact, shown, rounding.decimals_of(shown),
                     node=node.name, edge=(argument.name, node.name),
+                    inputs=self._computed_names(formula) + tuple(self.call_keys.get(key, ())),
+                    note=_saturation_note(node, argument, exact),
                 ))
         sections.append(locals_section)
         sections.append(self._chain_section(local_values))
@@ -338,10 +474,11 @@ class _ScalarDerivation(_Common):
 
     def _chain_section(self, local_values) -> Section:
         graph, rounding = self.graph, self.rounding
+        whom = "f" if self.top == "f" else "the loss"
         section = Section(
             "Backpropagation: the chain rule", "chain",
-            intro="∂L/∂p is the product of the local derivatives along the path from the loss to p; "
-                  "where a value reaches the loss along several paths, the products are added. "
+            intro=f"∂{self.top}/∂p is the product of the local derivatives along the path from {whom} to p; "
+                  f"where a value reaches {whom} along several paths, the products are added. "
                   "A gradient needed by several parameters is computed once and reused.",
         )
         needs_grad = [n for n in graph.visible if n.tensor.requires_grad and n is not graph.root]
@@ -367,22 +504,25 @@ class _ScalarDerivation(_Common):
                 self.shown[f"∂L/∂{node.name}"] = local_values[(graph.root.name, node.name)]
                 continue
             env: dict[str, object] = {}
+            inputs: list[str] = []
             number_terms, shown_total = [], 0.0
             for path in segments:
                 factors, value = [], 1.0
                 if path[0] is not graph.root:
                     key = f"#{len(env)}"
                     env[key] = self.shown[f"∂L/∂{path[0].name}"]
+                    inputs.append(f"∂L/∂{path[0].name}")
                     factors.append(Var(key))
                     value *= env[key]
                 for top, bottom in zip(path[:-1], path[1:]):
                     key = f"#{len(env)}"
                     env[key] = local_values[(top.name, bottom.name)]
+                    inputs.append(f"∂{top.name}/∂{bottom.name}")
                     factors.append(Var(key))
                     value *= env[key]
                 number_terms.append(_product(factors))
                 shown_total += float(value)
-            shown = rounding(shown_total)
+            shown = self.write(f"∂L/∂{node.name}", shown_total)
             self.shown[f"∂L/∂{node.name}"] = shown
             forms = []
             if full is not None:
@@ -395,8 +535,9 @@ class _ScalarDerivation(_Common):
             if paths > 1:
                 note = f"{node.name} reaches the loss along {paths} paths, so their products are added."
             section.items.append(Equation("chain" if node.kind == "parameter" else "gradient",
-                                          partial("L", node.name), forms, float(self.grad_of(node).reshape(())),
-                                          shown, rounding.decimals, node=node.name, note=note))
+                                          partial(self.top, node.name), forms, float(self.grad_of(node).reshape(())),
+                                          shown, rounding.decimals_of(shown), node=node.name, note=note,
+                                          inputs=tuple(inputs)))
         if not section.items:
             section.items.append(Note("Every parameter feeds the loss directly, so its gradient is the local "
                                       "derivative above."))
@@ -406,7 +547,7 @@ class _ScalarDerivation(_Common):
         """∂L/∂top · ∂top/∂… · ∂…/∂node for one path (the first factor only when top is not the loss)."""
         factors = []
         if path[0] is not self.graph.root:
-            factors.append(partial("L", path[0].name))
+            factors.append(partial(self.top, path[0].name))
         factors += [partial(top.name, bottom.name) for top, bottom in zip(path[:-1], path[1:])]
         return _product(factors)
 
@@ -425,9 +566,7 @@ class _TensorDerivation(_Common):
                                           [Form(expression)], node.value.copy(), node.value.copy(),
                                           self.rounding.decimals, node=node.name, shape=node.shape))
             self.shown[node.name] = node.value
-        loss_equation = forward.items.pop()
-        sections.append(forward)
-        sections.append(Section("Loss", "loss", items=[loss_equation]))
+        self._loss_section(sections, forward)
 
         backward = Section(
             "Backpropagation, layer by layer", "gradient",
@@ -442,7 +581,7 @@ class _TensorDerivation(_Common):
             grad = self.grad_of(node)
             self.shown[f"∂L/∂{node.name}"] = grad
             forms = [Form(_sum(terms))] if terms else []
-            backward.items.append(Equation("gradient", partial("L", node.name), forms, grad, grad,
+            backward.items.append(Equation("gradient", partial(self.top, node.name), forms, grad, grad,
                                            self.rounding.decimals, node=node.name, shape=node.shape))
         sections.append(backward)
         new_loss, new_parameters = None, {}
@@ -457,7 +596,7 @@ class _TensorDerivation(_Common):
 
     def _term(self, consumer: Node, node: Node) -> Expr | None:
         """What ``consumer`` contributes to ∂L/∂node, written with the rule table's formulas."""
-        upstream = partial("L", consumer.name)
+        upstream = partial(self.top, consumer.name)
         if consumer.rule.elementwise:
             found = self.graph.local_derivative(consumer, node)
             if found is not None:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..formula import Expr, format_number
+from ..formula import Expr
 from .model import Equation, Form, Note, Section, Table, format_value
+from .numbers import Written, number_text
 
 __all__ = ["Explanation", "GraphView", "GraphvizMissing", "SCHEMA"]
 
@@ -30,11 +31,20 @@ class GraphView:
 
 
 def _number_or_list(value):
+    """Exact numbers for JSON; NaN and ±∞ are not JSON numbers, so they become null (see ``_nonfinite``)."""
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
         number = float(array)
-        return number if np.isfinite(number) else str(number)
+        return number if np.isfinite(number) else None
     return [_number_or_list(v) for v in array]
+
+
+def _nonfinite(value) -> str | None:
+    """"nan", "inf" or "-inf" where a value is not a finite number (its JSON value is null)."""
+    array = np.asarray(value, dtype=float)
+    if np.all(np.isfinite(array)):
+        return None
+    return str(float(array.reshape(-1)[~np.isfinite(array.reshape(-1))][0]))
 
 
 class Explanation:
@@ -51,6 +61,7 @@ class Explanation:
             for equation in section.equations():
                 equation.detail = detail
                 equation.exact = exact
+                equation.precision = precision
         self.exact = exact
         self.title = title
         self.sections = sections
@@ -130,7 +141,8 @@ class Explanation:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        # allow_nan=False: bare NaN/Infinity are not JSON; every non-finite value is null by construction.
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
     # -- pictures ---------------------------------------------------------------------
     def to_dot(self) -> str:
@@ -178,25 +190,26 @@ class Explanation:
 # Item renderers
 
 
-def _fmt(decimals: int, names: int | None = None):
-    """Names' values are hand values, already rounded (0.4708 keeps its fourth decimal);
-    a collapsed call such as σ(z) is rounded to the line's decimals when written."""
-    names = decimals + 1 if names is None else names
-    return (lambda value: format_number(value, _enough(value, names)),
-            lambda value: format_number(value, decimals))
+def _fmt(precision: int, exact: bool = False):
+    """How numbers on a line are printed: a written (carried or given) number as it was
+    written; any other value, such as a collapsed call σ(z), by the number model's rules.
+    Exact values substituted into a line (``--exact``) get one digit more than results."""
+    significant = max(precision, 1)
+    extra = 1 if exact else 0
 
+    def names(value):
+        if isinstance(value, Written):
+            return value.text
+        return number_text(value, precision + extra, significant + extra)
 
-def _enough(value, decimals: int) -> int:
-    """At least ``decimals``, and enough for three significant digits of a small value (0.00008526)."""
-    magnitude = float(np.max(np.abs(np.asarray(value, dtype=float)), initial=0.0))
-    if magnitude == 0 or magnitude >= 10.0 ** -(decimals - 2):
-        return decimals
-    return int(min(12, -np.floor(np.log10(magnitude)) + 3))
+    return names, lambda value: number_text(value, precision, significant)
 
 
 def _minus(text: str) -> str:
     """Typographic minus signs in text output, as in the formulas."""
-    return text.replace("-", "−") if not any(c.isalpha() for c in text.replace("e-", "")) else text
+    if any(c.isalpha() for c in text.replace("e-", "")):
+        return text
+    return text.replace("-", "−").replace("e−", "e-")
 
 
 DETAILS = ("auto", "elements", "summary")
@@ -217,13 +230,12 @@ def _shape_text(shape) -> str:
 
 def _summary_text(value, decimals: int) -> str:
     array = np.asarray(value, dtype=float)
-    return (f"{_shape_text(array.shape)} mean {format_number(array.mean(), decimals)}, "
-            f"min {format_number(array.min(), decimals)}, max {format_number(array.max(), decimals)}")
+    return (f"{_shape_text(array.shape)} mean {format_value(array.mean(), decimals)}, "
+            f"min {format_value(array.min(), decimals)}, max {format_value(array.max(), decimals)}")
 
 
 def _form_fmt(equation: Equation):
-    # Exact values are printed to the line's decimals; hand values as they were carried.
-    return _fmt(equation.decimals, equation.decimals) if equation.exact else _fmt(equation.decimals)
+    return _fmt(equation.precision, equation.exact)
 
 
 def _form_text(form: Form, equation: Equation) -> str:
@@ -339,7 +351,7 @@ def _latex_matrix(value, decimals: int) -> str:
         array = array.reshape(1, -1)
     if array.ndim > 2:
         return r"\text{" + _summary_text(array, decimals) + "}"
-    rows = [" & ".join(format_number(v, decimals) for v in row) for row in array]
+    rows = [" & ".join(format_value(v, decimals) for v in row) for row in array]
     return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
 
 
@@ -384,6 +396,7 @@ def _json_item(item) -> dict:
             "lhs": _expr_json(item.lhs),
             "forms": [_expr_json(f.expr, f, item) for f in item.forms],
             "value": _number_or_list(item.value),
+            "value_nonfinite": _nonfinite(item.value),
             "shown": _number_or_list(item.shown),
             "shown_text": _result_text(item),
             "decimals": item.decimals,

@@ -162,7 +162,9 @@ class Graph:
                 give(loss, "ℓ")  # the per-sample losses, averaged (or summed) into L
         prediction = self._prediction(loss)
         if prediction is not None:
-            give(prediction, "ŷ")
+            # A logit loss takes the pre-activation: it is z, and ŷ = σ(z) is never computed.
+            logit = loss.rule is not None and loss.rule.name in ("bce_with_logits", "cross_entropy")
+            give(prediction, "z" if logit else "ŷ")
         # The argument of an activation is its pre-activation: h1 = tanh(z1), ŷ = σ(z).
         for node in self.nodes:
             if node.visible and node.rule is not None and node.rule.name in ACTIVATIONS and node.name:

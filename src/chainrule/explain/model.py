@@ -13,48 +13,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..formula import Expr, format_number
+from ..formula import Expr
+from .numbers import Written, number_text
 
-__all__ = ["Form", "Equation", "Note", "Table", "Section", "Rounding", "format_value"]
-
-
-class Rounding:
-    """Hand arithmetic at a fixed number of decimals, as the seed does it.
-
-    ``shown`` values are rounded when they are written down and the rounded
-    number is what later steps use: 2(0.622 − 0) = 1.244 and
-    1.244 × 0.235 × 1.0 = 0.292, though the exact product is 0.29256.
-
-    With ``carry=False`` nothing is rounded along the way: every number is the
-    exact value, rounded only where it is printed (``--exact``).
-    """
-
-    def __init__(self, decimals: int, carry: bool = True):
-        if not isinstance(decimals, int) or not 0 <= decimals <= 15:
-            raise ValueError(f"precision must be an integer number of decimals from 0 to 15, got {decimals!r}")
-        self.decimals = decimals
-        self.carry = carry
-
-    def __call__(self, value):
-        if not self.carry:
-            return np.asarray(value, dtype=float) + 0.0
-        rounded = np.round(np.asarray(value, dtype=float), self.decimals)
-        return rounded + 0.0  # turn −0.0 into 0.0
-
-    def finer(self) -> Rounding:
-        return Rounding(min(self.decimals + 1, 15), self.carry)
+__all__ = ["Form", "Equation", "Note", "Table", "Section", "format_value"]
 
 
 def format_value(value, decimals: int) -> str:
+    """A number (or nested list of numbers) by the number model's rules, at ``decimals``."""
+    if isinstance(value, Written):
+        return value.text
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
-        return format_number(array, decimals)
+        return number_text(array, decimals, max(decimals, 1))
     return _format_array(array, decimals)
 
 
 def _format_array(array: np.ndarray, decimals: int) -> str:
     if array.ndim == 1:
-        return "[" + ", ".join(format_number(v, decimals) for v in array) + "]"
+        return "[" + ", ".join(number_text(v, decimals, max(decimals, 1)) for v in array) + "]"
     return "[" + ", ".join(_format_array(row, decimals) for row in array) + "]"
 
 
@@ -92,6 +69,10 @@ class Equation:
     detail: str = "auto"
     #: Values are exact (rounded only when printed), not hand-rounded and carried.
     exact: bool = False
+    #: The explanation's precision, for numbers on the line that were not written down before.
+    precision: int = 3
+    #: The written numbers the line's result was computed from (their keys), for refining the carry.
+    inputs: tuple[str, ...] = ()
     #: Where the line belongs in a data-set narration: "batch", "stochastic, sample 2", "minibatch, batch 1"…
     context: str | None = None
     #: The sample (1-based) whose forward or backward pass the line is part of, if any.

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import no_grad
 from ..formula import Bin, Num, Var
 from .build import build_loss, initial_parameters, parameter_names
 from .core import gradients_of
 from .derivation import derive, partial
 from .explanation import Explanation, GraphView
 from .graph import trace
-from .model import Equation, Form, Note, Rounding, Section, Table, format_value
+from .model import Equation, Form, Note, Section, Table, format_value
+from .numbers import NumberModel
 from .problems import Problem
 
 __all__ = ["explain_modes"]
@@ -35,8 +35,8 @@ def _exact_gradients(problem: Problem, values: dict, index: int) -> tuple[float,
 
 
 def _mean_loss(problem: Problem, values: dict) -> float:
-    with no_grad():
-        return float(np.mean([float(build_loss(problem, values, [i])[0].data) for i in range(problem.samples)]))
+    # Recorded, not under no_grad(): an expression must depend on its parameters to be built at all.
+    return float(np.mean([float(build_loss(problem, values, [i])[0].data) for i in range(problem.samples)]))
 
 
 class _Narrator:
@@ -44,66 +44,85 @@ class _Narrator:
         self.problem = problem
         self.exact = exact
         self.names = parameter_names(problem)
-        self.rounding = Rounding(problem.precision, carry=not exact)
-        self.finer = self.rounding.finer()
-        self.lr = problem.lr
+        self.rounding = NumberModel(problem.precision, carry=not exact)
+        self.lr = self.rounding.given(problem.lr)
 
     def sample_label(self, index: int) -> str:
-        problem = self.problem
+        problem, given = self.problem, self.rounding.given
         if problem.inputs is not None:
-            parts = [f"{k} = {format_value(v, 4)}" for k, v in problem.inputs[index].items()]
+            parts = [f"{k} = {given(v)}" for k, v in problem.inputs[index].items()]
         else:
             xs = problem.x[index]
             names = ["x"] if xs.size == 1 else [f"x{i + 1}" for i in range(xs.size)]
-            parts = [f"{n} = {format_value(v, 4)}" for n, v in zip(names, xs)]
+            parts = [f"{n} = {given(v)}" for n, v in zip(names, xs)]
         if problem.y is not None:
-            parts.append(f"y = {format_value(np.asarray(problem.y[index]).reshape(-1)[0], 4)}")
-        return ", ".join(parts)
+            parts.append(f"y = {given(np.asarray(problem.y[index]).reshape(-1)[0])}")
+        return _minus(", ".join(parts))
 
-    def sample_gradient(self, values: dict, index: int, section: Section, *, with_forward: bool,
-                        context: str) -> dict[str, float]:
-        """Derive one sample's gradient at hand ``values``; add its lines; return the hand gradients."""
+    def sample_gradient(self, values: dict, exact_values: dict, index: int, section: Section, *,
+                        with_forward: bool, context: str) -> tuple[dict, dict]:
+        """Derive one sample's gradient at the written ``values``; add its lines; return (hand, exact) gradients.
+
+        Each line's ``value`` is the exact one: the same derivation at ``exact_values``, the
+        parameters an exact run of this mode has at this point.
+        """
+        derivation = self._derive(values, index, exact=self.exact)
+        exact_derivation = self._derive(exact_values, index, exact=True)
+        at = ", ".join(f"{n} = {values[n]}" for n in self.names)
+        section.items.append(Note(_minus(f"Sample {index + 1} ({self.sample_label(index)}), at {at}:")))
+        root = derivation.root
+        exact_lines = [eq for part in exact_derivation.sections for eq in part.equations()]
+        lines = [eq for part in derivation.sections for eq in part.equations()]
+        for equation, exact in zip(lines, exact_lines):
+            equation.value = exact.value
+            equation.context, equation.sample, equation.at = context, index + 1, dict(values)
+            if equation.kind == "loss":
+                equation.lhs = Var(f"L{index + 1}")
+            if with_forward and equation.kind in ("forward", "loss", "local", "gradient"):
+                section.items.append(equation)
+            # A parameter's gradient: its chain-rule line, or its local derivative when it
+            # feeds the loss directly.
+            direct = equation.kind == "local" and equation.edge and equation.edge[1] == root
+            if equation.kind == "chain" or (direct and equation.edge[0] in self.names):
+                name = equation.node if equation.kind == "chain" else equation.edge[0]
+                equation.lhs = partial(f"L{index + 1}", name)
+                section.items.append(equation)
+        hand = {name: derivation.shown_gradients[name] for name in self.names}
+        exact = {name: float(exact_derivation.gradients[name]) for name in self.names}
+        return hand, exact
+
+    def _derive(self, values: dict, index: int, exact: bool):
         loss, _ = build_loss(self.problem, values, [index])
         graph = trace(loss)
         derivation = derive(graph, lr=None, precision=self.problem.precision, gradients=gradients_of(loss),
-                            exact=self.exact)
-        at = ", ".join(f"{n} = {format_value(values[n], self.finer.decimals)}" for n in self.names)
-        section.items.append(Note(f"Sample {index + 1} ({self.sample_label(index)}), at {at}:"))
-        root = graph.root.name
-        for part in derivation.sections:
-            for equation in part.equations():
-                equation.context, equation.sample, equation.at = context, index + 1, dict(values)
-                if with_forward and equation.kind in ("forward", "loss"):
-                    section.items.append(equation)
-                # A parameter's gradient: its chain-rule line, or its local derivative when it
-                # feeds the loss directly.
-                direct = equation.kind == "local" and equation.edge and equation.edge[1] == root
-                if equation.kind == "chain" or (direct and equation.edge[0] in self.names):
-                    name = equation.node if equation.kind == "chain" else equation.edge[0]
-                    equation.lhs = partial(f"L{index + 1}", name)
-                    section.items.append(equation)
-        return {name: float(derivation.shown_gradients[name]) for name in self.names}
+                            exact=exact)
+        derivation.root = graph.root.name
+        return derivation
 
-    def update(self, section: Section, values: dict, gradients: dict, loss: str, context: str) -> dict:
+    def update(self, section: Section, values: dict, exact_values: dict, gradients: dict, exact_gradients: dict,
+               loss: str, context: str) -> tuple[dict, dict]:
         """p ← p − η · ∂loss/∂p for every parameter (``loss`` names whose gradient: L, L1, L_b1…)."""
-        new_values = {}
+        new_values, new_exact = {}, {}
         for name in self.names:
             g = gradients[name]
-            new = float(self.finer(values[name] - self.lr * g))
+            new = self.rounding.updated(values[name], values[name] - self.lr * g)
+            new_exact[name] = exact_values[name] - float(self.lr) * exact_gradients[name]
             env = {name: values[name], "η": self.lr, "#g": g}
             section.items.append(Equation(
                 "update", Var(name),
                 [Form(Bin("-", Var(name), Bin("*", Var("η"), partial(loss, name)))),
                  Form(Bin("-", Var(name), Bin("*", Var("η"), Var("#g"))), env)],
-                new, new, self.finer.decimals, node=name, assign=True, context=context, at=dict(values),
+                new_exact[name], new, self.rounding.update_decimals(values[name], new), node=name, assign=True,
+                context=context,
+                at=dict(values),
             ))
             new_values[name] = new
-        return new_values
+        return new_values, new_exact
 
-    def average(self, section: Section, per_sample: list[dict], indices: list[int], loss: str,
-                context: str) -> dict:
+    def average(self, section: Section, per_sample: list[dict], exact_per_sample: list[dict], indices: list[int],
+                loss: str, context: str) -> tuple[dict, dict]:
         """∂loss/∂p as the average of the samples' gradients (the loss of a batch is their mean)."""
-        averaged = {}
+        averaged, exact = {}, {}
         for name in self.names:
             terms = [partial(f"L{i + 1}", name) for i in indices]
             numbers = [Var(f"#{k}") for k in range(len(indices))]
@@ -112,20 +131,29 @@ class _Narrator:
             for term, number in zip(terms[1:], numbers[1:]):
                 symbolic, numeric = Bin("+", symbolic, term), Bin("+", numeric, number)
             count = Num(float(len(indices)))
-            value = float(self.finer(np.mean([g[name] for g in per_sample])))
+            value = self.rounding(sum(float(g[name]) for g in per_sample) / len(indices))
+            exact[name] = float(np.mean([g[name] for g in exact_per_sample]))
             forms = [Form(Bin("/", symbolic, count)), Form(Bin("/", numeric, count), env)] if len(indices) > 1 \
                 else [Form(symbolic), Form(numeric, env)]
-            section.items.append(Equation("batch", partial(loss, name), forms, value, value, self.finer.decimals,
+            section.items.append(Equation("batch", partial(loss, name), forms, exact[name], value,
+                                          self.rounding.decimals_of(value),
                                           note=f"the average of the per-sample gradients of {name}"
                                           if len(indices) > 1 else None, context=context))
             averaged[name] = value
-        return averaged
+        return averaged, exact
+
+
+def _minus(text: str) -> str:
+    """Typographic minus signs, as in the formulas."""
+    return text.replace("-", "−").replace("e−", "e-")
 
 
 def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -> Explanation:
     """Narrate one epoch of batch, stochastic and (with a batch size) mini-batch gradient descent."""
     narrator = _Narrator(problem, exact)
-    start = {name: float(v) for name, v in initial_parameters(problem).items()}
+    given_value = narrator.rounding.given
+    start = {name: given_value(v) for name, v in initial_parameters(problem).items()}
+    start_exact = {name: float(v) for name, v in start.items()}
     names = narrator.names
     n = problem.samples
     modes = ["batch", "stochastic", "minibatch"] if problem.mode == "compare" else [problem.mode]
@@ -137,93 +165,134 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
     rows = [[str(i + 1), narrator.sample_label(i)] for i in range(n)]
     given.items.append(Table(["sample", "values"], rows))
     for name in names:
-        given.items.append(Equation("given", Var(name), [], start[name], start[name],
-                                    max(narrator.rounding.decimals, 1), node=name, note="parameter"))
-    given.items.append(Equation("given", Var("η"), [], problem.lr, problem.lr, 3, note="learning rate"))
+        given.items.append(Equation("given", Var(name), [], start_exact[name], start[name],
+                                    narrator.rounding.decimals_of(start[name]), node=name, note="parameter"))
+    given.items.append(Equation("given", Var("η"), [], problem.lr, narrator.lr,
+                                narrator.rounding.decimals_of(narrator.lr), note="learning rate"))
     sections.append(given)
 
     per_sample_section = Section(
         "Per-sample gradients at the starting parameters", "sample",
-        intro="Each sample's loss Lᵢ = (ŷᵢ − yᵢ)² has its own gradient; backpropagation gives each one.",
+        intro="Each sample has its own loss Lᵢ and its own gradient; backpropagation gives each one.",
     )
-    starting_gradients = [narrator.sample_gradient(start, i, per_sample_section, with_forward=True,
-                                                    context=f"sample {i + 1}")
-                          for i in range(n)]
+    starting = [narrator.sample_gradient(start, start_exact, i, per_sample_section, with_forward=True,
+                                         context=f"sample {i + 1}") for i in range(n)]
     sections.append(per_sample_section)
 
     results = {}
+    steps: dict[str, list[dict]] = {}  # the exact parameter change of every update, per mode
     if "batch" in modes:
         section = Section("Batch gradient descent", "batch",
                           intro="One update per pass over the data, on the average of the per-sample gradients.")
-        averaged = narrator.average(section, starting_gradients, list(range(n)), "L", "batch")
-        hand = narrator.update(section, start, averaged, "L", "batch")
-        exact_values = dict(start)
-        grads = [_exact_gradients(problem, exact_values, i)[1] for i in range(n)]
-        exact_values = {k: exact_values[k] - problem.lr * np.mean([g[k] for g in grads]) for k in names}
+        averaged, averaged_exact = narrator.average(section, [g for g, _ in starting], [e for _, e in starting],
+                                                    list(range(n)), "L", "batch")
+        hand, exact_values = narrator.update(section, start, start_exact, averaged, averaged_exact, "L", "batch")
+        steps["batch"] = [_change(start_exact, exact_values)]
         results["batch"] = (1, hand, exact_values)
         sections.append(section)
     if "stochastic" in modes:
         section = Section("Stochastic gradient descent", "stochastic",
                           intro="One update per sample, in order; each gradient is recomputed at the weights "
                                 "the previous update left.")
-        hand, exact_values = dict(start), dict(start)
+        hand, exact_values = dict(start), dict(start_exact)
+        steps["stochastic"] = []
         for i in range(n):
-            gradients = (starting_gradients[i] if i == 0 else
-                         narrator.sample_gradient(hand, i, section, with_forward=False,
-                                                  context=f"stochastic, sample {i + 1}"))
+            context = f"stochastic, sample {i + 1}"
             if i == 0:
+                gradients, exact_gradients = starting[0]
                 section.items.append(Note("Sample 1 at the starting weights: its gradient is the one above."))
-            hand = narrator.update(section, hand, gradients, f"L{i + 1}", f"stochastic, sample {i + 1}")
-            exact_grads = _exact_gradients(problem, exact_values, i)[1]
-            exact_values = {k: exact_values[k] - problem.lr * exact_grads[k] for k in names}
+            else:
+                gradients, exact_gradients = narrator.sample_gradient(hand, exact_values, i, section,
+                                                                      with_forward=True, context=context)
+            before = exact_values
+            hand, exact_values = narrator.update(section, hand, exact_values, gradients, exact_gradients,
+                                                 f"L{i + 1}", context)
+            steps["stochastic"].append(_change(before, exact_values))
         results["stochastic"] = (n, hand, exact_values)
         sections.append(section)
     if "minibatch" in modes:
         size = problem.batch_size
         section = Section(f"Mini-batch gradient descent (batches of {size})", "minibatch",
                           intro="One update per consecutive chunk of samples, on the chunk's average gradient.")
-        hand, exact_values = dict(start), dict(start)
+        hand, exact_values = dict(start), dict(start_exact)
+        steps["minibatch"] = []
         chunks = [list(range(s, min(s + size, n))) for s in range(0, n, size)]
         for number, chunk in enumerate(chunks, 1):
-            per_sample = [starting_gradients[i] if number == 1 else
-                          narrator.sample_gradient(hand, i, section, with_forward=False,
-                                                  context=f"minibatch, batch {number}, sample {i + 1}")
-                          for i in chunk]
+            context = f"minibatch, batch {number}"
             if number == 1:
+                per_sample = [starting[i] for i in chunk]
                 section.items.append(Note("The first batch starts at the starting weights: its per-sample "
                                           "gradients are the ones above."))
-            averaged = narrator.average(section, per_sample, chunk, f"L_b{number}", f"minibatch, batch {number}")
-            hand = narrator.update(section, hand, averaged, f"L_b{number}", f"minibatch, batch {number}")
-            grads = [_exact_gradients(problem, exact_values, i)[1] for i in chunk]
-            exact_values = {k: exact_values[k] - problem.lr * np.mean([g[k] for g in grads]) for k in names}
+            else:
+                per_sample = [narrator.sample_gradient(hand, exact_values, i, section, with_forward=True,
+                                                       context=f"{context}, sample {i + 1}") for i in chunk]
+            averaged, averaged_exact = narrator.average(section, [g for g, _ in per_sample],
+                                                        [e for _, e in per_sample], chunk, f"L_b{number}", context)
+            before = exact_values
+            hand, exact_values = narrator.update(section, hand, exact_values, averaged, averaged_exact,
+                                                 f"L_b{number}", context)
+            steps["minibatch"].append(_change(before, exact_values))
         results["minibatch"] = (len(chunks), hand, exact_values)
         sections.append(section)
 
     if problem.steps > 1:
-        sections.append(_more_epochs(problem, start, list(results), names))
+        sections.append(_more_epochs(problem, start_exact, list(results), names))
 
     comparison = Section("Comparison after one pass over the data", "compare")
     rows = []
-    decimals = narrator.finer.decimals
+    fine = narrator.rounding.decimals + 1
     for mode, (updates, hand, exact_values) in results.items():
         rows.append([mode, str(updates)]
-                    + [f"{format_value(hand[k], decimals)} (exact {format_value(exact_values[k], 6)})"
-                       for k in names]
+                    + [_minus(f"{hand[k]} (exact {format_value(exact_values[k], 6)})") for k in names]
                     + [format_value(_mean_loss(problem, exact_values), 6)])
     comparison.items.append(Table(["mode", "updates"] + [f"{k} after one pass" for k in names]
                                   + ["mean loss after"], rows))
-    comparison.items.append(Note(f"Mean loss at the start: {format_value(_mean_loss(problem, start), 6)}."))
+    comparison.items.append(Note(f"Mean loss at the start: {format_value(_mean_loss(problem, start_exact), 6)}."))
     if len(results) > 1:
-        comparison.items.append(Note(
-            "With the same starting weights and learning rate, the modes move the weights differently: "
-            "stochastic updates follow each sample's gradient at once, so one pass makes several smaller, "
-            "fresher steps where batch descent makes one averaged step."))
+        comparison.items.append(Note(_takeaway(steps, fine)))
     sections.append(comparison)
     summary = {mode: {"updates": u, "parameters": {k: float(v) for k, v in exact_values.items()},
                       "shown": {k: float(v) for k, v in hand.items()}}
                for mode, (u, hand, exact_values) in results.items()}
     return Explanation(problem.title, sections, precision=problem.precision, graph=_modes_graph(problem, start),
                        summary={"modes": summary}, description=problem.description, detail=detail, exact=exact)
+
+
+def _change(before: dict, after: dict) -> dict:
+    return {k: after[k] - before[k] for k in before}
+
+
+def _size(change: dict) -> float:
+    """The length of a parameter change (its Euclidean norm over the parameters)."""
+    return float(np.sqrt(sum(v * v for v in change.values())))
+
+
+def _takeaway(steps: dict[str, list[dict]], decimals: int) -> str:
+    """What the modes did, written from their numbers: how many steps, how large, and where they got."""
+    def text(value):
+        return format_value(value, decimals)
+
+    parts = []
+    for mode, changes in steps.items():
+        sizes = [_size(c) for c in changes]
+        net = _size({k: sum(c[k] for c in changes) for k in changes[0]})
+        if len(sizes) == 1:
+            parts.append(f"{mode} made 1 step of size {text(sizes[0])}")
+        else:
+            listed = ", ".join(text(s) for s in sizes[:6]) + (", …" if len(sizes) > 6 else "")
+            parts.append(f"{mode} made {len(sizes)} steps of sizes {listed} (net change {text(net)})")
+    sentence = "In one pass, " + "; ".join(parts) + "."
+    if "batch" in steps and "stochastic" in steps:
+        batch = _size(steps["batch"][0])
+        stochastic = steps["stochastic"]
+        mean_step = float(np.mean([_size(c) for c in stochastic]))
+        net = _size({k: sum(c[k] for c in stochastic) for k in stochastic[0]})
+        if batch > 0:
+            comparison = "larger" if mean_step > batch else "smaller"
+            sentence += (f" Each stochastic step is on average {mean_step / batch:.3g}× the batch step "
+                         f"({comparison}), and the stochastic pass moved the parameters {net / batch:.3g}× as far "
+                         "as the batch step: it follows each sample's gradient at once instead of their average.")
+    return _minus(sentence)
 
 
 def _epoch(problem: Problem, values: dict, mode: str, names: list[str]) -> dict:

@@ -31,7 +31,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from ..formula import format_number
+from .model import format_value
 
 __all__ = ["to_html", "ROOT_CLASS"]
 
@@ -102,7 +102,7 @@ def _number_text(value, decimals: int) -> str:
     if isinstance(value, str):
         return value
     try:
-        return format_number(float(value), decimals)
+        return format_value(float(value), decimals)
     except (TypeError, ValueError):
         return str(value)
 
@@ -167,7 +167,7 @@ def _mn(text: str) -> str:
 def _matrix_mathml(array: np.ndarray, decimals: int) -> str:
     rows = array.reshape(1, -1) if array.ndim == 1 else array
     body = "".join(
-        "<mtr>" + "".join(f"<mtd>{_mn(format_number(v, decimals))}</mtd>" for v in row) + "</mtr>"
+        "<mtr>" + "".join(f"<mtd>{_mn(format_value(v, decimals))}</mtd>" for v in row) + "</mtr>"
         for row in rows
     )
     return f'<mrow><mo fence="true">[</mo><mtable>{body}</mtable><mo fence="true">]</mo></mrow>'
@@ -354,15 +354,15 @@ def _display_value(value, decimals: int):
         return "text", str(value)
     if array.ndim <= 2 and array.size and (array.ndim < 2 or array.shape[0] <= 5) and array.shape[-1] <= 4:
         rows = array.reshape(1, -1) if array.ndim == 1 else array
-        return "matrix", [[_minus(format_number(v, decimals)) for v in row] for row in rows]
+        return "matrix", [[_minus(format_value(v, decimals)) for v in row] for row in rows]
     if array.size == 0:
         return "text", "[]"
     finite = array[np.isfinite(array)]
     if finite.size == 0:
         return "summary", [_shape_text(array.shape)]
     return "summary", [
-        f"{_shape_text(array.shape)}, mean {_minus(format_number(finite.mean(), decimals))}",
-        f"from {_minus(format_number(finite.min(), decimals))} to {_minus(format_number(finite.max(), decimals))}",
+        f"{_shape_text(array.shape)}, mean {_minus(format_value(finite.mean(), decimals))}",
+        f"from {_minus(format_value(finite.min(), decimals))} to {_minus(format_value(finite.max(), decimals))}",
     ]
 
 

@@ -80,9 +80,9 @@ class UpdateRule:
         return {name: np.asarray(leaf.data, dtype=float) for name, leaf in leaves.items()}
 
     def lines(self, name: str, env: dict | None, decimals: int, fine: int, lr: float,
-              value_exact, grad_exact, new_exact, new_shown, shape) -> list[Equation]:
+              value_exact, grad_exact, new_exact, new_shown, shape, top: str = "L") -> list[Equation]:
         """The update's lines for one parameter. ``env`` holds hand values (scalars) or is None (tensors)."""
-        grad = _partial("L", name)
+        grad = _partial(top, name)
         scalar = env is not None
         if self.name == "sgd":
             rule = Bin("-", Var(name), Bin("*", Var("η"), grad))
