@@ -26,6 +26,7 @@ import numpy as np
 from ..formula import Call, Expr, Num, Var, simplified_product, simplified_sum
 from ..rules import Rule
 from ..tensor import Tensor
+from .limits import check_nodes
 
 __all__ = ["Node", "Graph", "trace"]
 
@@ -105,6 +106,7 @@ class Graph:
                 for parent in reversed(tensor._ctx[1]):
                     if id(parent) not in seen:
                         stack.append((parent, False))
+        check_nodes(len(order))
         for index, tensor in enumerate(order):
             ctx = tensor._ctx
             node = Node(tensor, index, ctx[0] if ctx else None, dict(ctx[2]) if ctx else {})
