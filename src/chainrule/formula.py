@@ -720,12 +720,18 @@ class _Renderer:
         # precedence was parenthesised by the user: a − (b − c).
         if lprec < prec:
             left = self.paren(left)
+        elif type(expr.left) is Bin and expr.left.op not in ("/", "^") and _PRECEDENCE[expr.left.op] == prec:
+            left = self.continued(left)  # a + b + c is one row, not rows nested as deep as the sum is long
         right_needs_paren = rprec <= prec
         if right_needs_paren:
             right = self.paren(right)
         if expr.op == "*":
             return self.product(left, right, lnum, right_needs_paren, expr), prec, False
         return self.infix(expr.op, left, right), prec, False
+
+    def continued(self, left: str) -> str:
+        """A left operand of the same precedence, continued by one more operator (a dialect may unwrap it)."""
+        return left
 
     def juxtapose(self, left_is_literal: bool, right_in_paren: bool, expr: Bin) -> bool:
         """Write ``2(ŷ − y)`` and ``σ(z)(1 − σ(z))`` without a product sign, as the seed does
@@ -750,6 +756,8 @@ def latex_escape(text: str) -> str:
 
 def _value_precedence(value) -> int:
     """A negative number binds like a sum, so products write it as ``(−0.5) × 2``."""
+    if isinstance(value, float):  # the common case (numpy's float64 too), without numpy's overhead
+        return _PRECEDENCE["+"] if value < 0 else _ATOM
     if np.ndim(value) == 0 and float(np.real(value)) < 0:
         return _PRECEDENCE["+"]
     return _ATOM
@@ -919,6 +927,10 @@ class _Latex(_Renderer):
 
 
 class _MathML(_Renderer):
+    def continued(self, left: str) -> str:
+        # <mrow>a + b</mrow> + c → <mrow>a + b + c</mrow>: a 1,000-term sum stays one flat row.
+        return left[len("<mrow>"):-len("</mrow>")] if left.startswith("<mrow>") and left.endswith("</mrow>") else left
+
     def number(self, value, literal, call=False):
         text = _literal(value) if literal else (self.call_fmt if call else self.fmt)(value)
         if text.startswith("-"):
