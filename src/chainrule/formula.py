@@ -941,7 +941,7 @@ class _MathML(_Renderer):
         return mathml_name(name)
 
     def paren(self, inner):
-        return f"<mrow><mo>(</mo>{inner}<mo>)</mo></mrow>"
+        return f"<mrow><mo>(</mo>{self.continued(inner)}<mo>)</mo></mrow>"  # one row, not a row in a row
 
     def negate(self, inner):
         return f"<mrow><mo>−</mo>{inner}</mrow>"

@@ -142,7 +142,10 @@ def _safe_mathml(markup: str | None, fallback: str) -> str:
             element.tag in _MATHML_TAGS and set(element.attrib) <= _MATHML_ATTRIBUTES
             for element in root.iter() if element is not root
         ):
-            return _tighten(root)
+            try:
+                return _tighten(root)
+            except RecursionError:  # nested deeper than ElementTree writes (hundreds of parentheses): as text
+                pass
     return f"<mtext>{_e(fallback)}</mtext>"
 
 
