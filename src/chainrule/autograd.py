@@ -23,8 +23,10 @@ counting the moment the last tensor of it goes away.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import heapq
 import itertools
+import threading
 
 import numpy as np
 
@@ -34,13 +36,54 @@ __all__ = ["GradMode", "no_grad", "enable_grad", "is_grad_enabled", "backward", 
 next_sequence = itertools.count().__next__
 
 
-class GradMode:
-    """Whether operations record a graph. Read on every operation, so kept to one attribute."""
-
-    enabled = True
+_recording: contextvars.ContextVar[bool] = contextvars.ContextVar("chainrule_grad_enabled", default=True)
 
 
-class no_grad(contextlib.ContextDecorator):
+class _GradMode:
+    """Whether operations record a graph, per thread and per asyncio task, as PyTorch's grad mode is
+    thread-local: a ``no_grad`` block in one thread never switches recording off in another.
+
+    A context variable does it: every new thread starts from the default (on), and every task
+    runs in a copy of the context that created it. Read on every operation, so kept to one lookup.
+    """
+
+    __slots__ = ()
+
+    @property
+    def enabled(self) -> bool:
+        return _recording.get()
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        _recording.set(bool(value))
+
+
+GradMode = _GradMode()
+
+
+class _SetGradMode(contextlib.ContextDecorator):
+    mode = True
+
+    def __init__(self):
+        # One object may be entered by several threads at once (a shared instance, a decorated
+        # function): each thread keeps its own stack of the values to restore.
+        self._saved = threading.local()
+
+    def _recreate_cm(self):  # a decorated function gets a fresh manager per call
+        return type(self)()
+
+    def __enter__(self):
+        stack = self._saved.__dict__.setdefault("stack", [])
+        stack.append(_recording.get())
+        _recording.set(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        _recording.set(self._saved.stack.pop())
+        return False
+
+
+class no_grad(_SetGradMode):
     """Context manager (and decorator) in which operations record no graph.
 
     Use it for evaluation and for updating parameters by hand::
@@ -49,31 +92,17 @@ class no_grad(contextlib.ContextDecorator):
             w -= lr * w.grad
     """
 
-    def __enter__(self):
-        self._previous = GradMode.enabled
-        GradMode.enabled = False
-        return self
-
-    def __exit__(self, *exc):
-        GradMode.enabled = self._previous
-        return False
+    mode = False
 
 
-class enable_grad(contextlib.ContextDecorator):
+class enable_grad(_SetGradMode):
     """Turn graph recording back on inside a ``no_grad`` block."""
 
-    def __enter__(self):
-        self._previous = GradMode.enabled
-        GradMode.enabled = True
-        return self
-
-    def __exit__(self, *exc):
-        GradMode.enabled = self._previous
-        return False
+    mode = True
 
 
 def is_grad_enabled() -> bool:
-    return GradMode.enabled
+    return _recording.get()
 
 
 def unbroadcast(grad, shape: tuple[int, ...]):

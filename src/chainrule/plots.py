@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .autograd import no_grad
+from .io import write_file
 from .tensor import _new
 
 __all__ = ["plot_history", "plot_decision_boundary"]
@@ -26,7 +27,8 @@ def _new_figure(size):
 def _finish(figure, path):
     if path is not None:
         path = Path(path)
-        figure.savefig(path, dpi=120, bbox_inches="tight")
+        image_format = path.suffix.lstrip(".").lower() or None  # a file object carries no name to guess from
+        write_file(path, lambda file: figure.savefig(file, format=image_format, dpi=120, bbox_inches="tight"))
     return figure
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .autograd import no_grad
-from .io import load, save
+from .io import CheckpointError, load, save
 from .nn import Module
 from .tensor import Tensor, _new
 
@@ -32,7 +32,11 @@ MODES = ("batch", "stochastic", "minibatch")
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the parameters keep their last finite values."""
+    """The loss, a gradient or an updated parameter became NaN or infinite.
+
+    ``fit`` raises it before the step that would have used the bad number, so
+    the parameters keep their last finite values.
+    """
 
     def __init__(self, message: str, history: History):
         super().__init__(message)
@@ -87,6 +91,15 @@ class EarlyStopping:
         self.best = math.inf if mode == "min" else -math.inf
         self.waited = 0
 
+    def replay(self, history: History) -> None:
+        """Catch up on the epochs of a resumed run, so that it stops exactly when an uninterrupted one would."""
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.waited = 0
+        for epoch in range(history.epochs):
+            past = History(mode=history.mode, epoch_loss=history.epoch_loss[:epoch + 1],
+                           metrics={k: v[:epoch + 1] for k, v in history.metrics.items()})
+            self(epoch, past)
+
     def __call__(self, epoch: int, history: History) -> bool:
         values = history.epoch_loss if self.monitor == "loss" else history.metrics.get(self.monitor)
         if not values:
@@ -115,11 +128,20 @@ def _as_inputs(X, dtype) -> np.ndarray:
     return array.astype(dtype, copy=False)
 
 
-def _as_targets(y, dtype) -> np.ndarray:
+def _takes_class_indices(loss_fn) -> bool:
+    from .nn import CrossEntropyLoss
+    from .nn.functional import cross_entropy
+
+    return isinstance(loss_fn, CrossEntropyLoss) or loss_fn is cross_entropy
+
+
+def _as_targets(y, dtype, loss_fn=None) -> np.ndarray:
+    """Targets as the loss wants them: class indices stay integers for cross-entropy; for every
+    other loss, integer (and boolean) labels are numbers like float ones, so 0/1 labels work anywhere."""
     array = np.asarray(y.data if isinstance(y, Tensor) else y)
-    if array.dtype.kind in "iu":
-        return array  # class indices stay integers
-    if array.dtype.kind not in "bf":
+    if array.dtype.kind in "iu" and (loss_fn is None or _takes_class_indices(loss_fn)):
+        return array
+    if array.dtype.kind not in "biuf":
         raise TypeError(f"fit: targets must be numeric, got dtype {array.dtype}")
     return array.astype(dtype, copy=False)
 
@@ -156,7 +178,7 @@ def _is_classification(y: np.ndarray) -> bool:
 def evaluate(model, loss_fn, X, y, *, batch_size: int = 4096) -> dict[str, float]:
     """Loss (and accuracy, for class labels) on a data set, without recording a graph."""
     dtype = _model_dtype(model)
-    X, y = _as_inputs(X, dtype), _as_targets(y, dtype)
+    X, y = _as_inputs(X, dtype), _as_targets(y, dtype, loss_fn)
     losses, outputs = [], []
     was_training = getattr(model, "training", False)
     if isinstance(model, Module):
@@ -226,19 +248,27 @@ def fit(
     progress: bool = True,
     validation: tuple | None = None,
     checkpoint=None,
-    resume: bool = False,
+    resume=False,
     scheduler=None,
     metrics: bool = True,
+    checkpoint_every: int = 1,
+    checkpoint_extra: dict | None = None,
 ) -> History:
     """Train ``model`` on (X, y) and return its ``History``.
 
-    ``checkpoint`` names a file written (atomically) after every epoch with the
-    model, the optimizer, the scheduler and the history; with ``resume=True``
-    training continues from it up to ``epochs`` in total, exactly as if it had
-    never stopped. With ``metrics`` (the default) each epoch also records the
-    training accuracy (for class labels) and, given ``validation=(X, y)``, the
-    validation loss and accuracy. A NaN or infinite loss raises ``TrainingDiverged`` naming the
-    epoch and step, before any update with it and before any checkpoint write.
+    ``checkpoint`` names a file written (atomically) every ``checkpoint_every``
+    epochs and after the last one, with the model, the optimizer, the scheduler
+    and the history (and the entries of ``checkpoint_extra``); Ctrl-C writes the
+    last completed epoch there before the ``KeyboardInterrupt`` goes on. With
+    ``resume=True`` training continues from ``checkpoint`` (or, given a path,
+    from that file) up to ``epochs`` in total, exactly as if it had never
+    stopped. With ``metrics`` (the default) each epoch also records the training
+    accuracy (for class labels) and, given ``validation=(X, y)``, the validation
+    loss and accuracy.
+
+    A NaN or infinite loss, gradient or updated parameter raises
+    ``TrainingDiverged`` naming the epoch, the step (and the parameter), before
+    the bad number reaches the parameters and before any checkpoint write.
 
     >>> history = fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), X, y, mode="stochastic")
     """
@@ -251,25 +281,34 @@ def fit(
         raise ValueError("fit: batch_size applies to mode='minibatch' only (batch mode uses every sample)")
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) \
+            or checkpoint_every < 1:
+        raise ValueError(f"fit: checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     dtype = _model_dtype(model)
-    X, y = _as_inputs(X, dtype), _as_targets(y, dtype)
+    X, y = _as_inputs(X, dtype), _as_targets(y, dtype, loss_fn)
     if len(X) != len(y):
         raise ValueError(f"fit: X has {len(X)} samples but y has {len(y)}")
     if len(X) == 0:
         raise ValueError("fit: no training samples")
     if validation is not None:
-        X_val, y_val = _as_inputs(validation[0], dtype), _as_targets(validation[1], dtype)
+        X_val, y_val = _as_inputs(validation[0], dtype), _as_targets(validation[1], dtype, loss_fn)
 
     history = History(mode=mode)
     start_epoch = 0
-    if resume:
-        if checkpoint is None:
+    if resume is not False and resume is not None:
+        source = checkpoint if resume is True else resume
+        if source is None:
             raise ValueError("fit: resume=True needs checkpoint= naming the file to resume from")
-        if Path(checkpoint).exists():
-            start_epoch = _restore(checkpoint, model, optimizer, scheduler, history)
+        if Path(source).exists():
+            start_epoch = _restore(source, model, optimizer, scheduler, history)
+            for callback in callbacks:  # callbacks with memory (early stopping) catch up on the past epochs
+                if hasattr(callback, "replay"):
+                    callback.replay(history)
 
+    guard = _Guard(model, optimizer, history, checkpoint)
     classification = metrics and _is_classification(y)
     bar = _Progress(progress, epochs, start_epoch)
+    progress_state, saved_epochs = None, start_epoch
     if isinstance(model, Module):
         model.train()
     try:
@@ -281,15 +320,11 @@ def fit(
                 loss = _loss_on(model, loss_fn, inputs, targets)
                 value = loss.item()
                 if not math.isfinite(value):
-                    history.stop_reason = f"loss became {value} at epoch {epoch + 1}, step {step + 1}"
-                    kept = f"; the last good checkpoint {str(checkpoint)!r} was kept" if checkpoint else ""
-                    raise TrainingDiverged(
-                        f"training stopped: the loss became {value} at epoch {epoch + 1}, step {step + 1} "
-                        f"(try a smaller learning rate){kept}",
-                        history,
-                    )
+                    guard.diverged(f"loss became {value}", epoch, step, "try a smaller learning rate, or look "
+                                   "for NaN or infinite values in the data")
                 loss.backward()
-                optimizer.step()
+                guard.check_gradients(epoch, step)
+                guard.step(epoch, step)
                 history.step_loss.append(value)
                 step_losses.append(value)
                 sizes.append(len(inputs))
@@ -302,29 +337,94 @@ def fit(
             if scheduler is not None:
                 scheduler.step()
             if checkpoint is not None:
-                _store(checkpoint, model, optimizer, scheduler, history, epoch + 1)
+                progress_state = _state(model, optimizer, scheduler, history, epoch + 1, checkpoint_extra)
+                if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs:
+                    save(progress_state, checkpoint)
+                    saved_epochs = epoch + 1
             bar.update(history.epoch_loss[-1])
             if any(callback(epoch, history) for callback in callbacks):
+                if checkpoint is not None and saved_epochs < epoch + 1:
+                    save(_state(model, optimizer, scheduler, history, epoch + 1, checkpoint_extra), checkpoint)
+                    saved_epochs = epoch + 1
                 break
+    except KeyboardInterrupt:
+        # Keep what the finished epochs learned: the next run resumes from there.
+        if progress_state is not None and progress_state["epochs_done"] > saved_epochs:
+            save(progress_state, checkpoint)
+        raise
     finally:
         bar.close()
     return history
 
 
-def _store(path, model, optimizer, scheduler, history: History, epochs_done: int) -> None:
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epochs_done": epochs_done,
-             "history": history.to_dict()}
+class _Guard:
+    """Keeps non-finite numbers out of the parameters: checks each gradient before the optimizer step,
+    and each parameter after it, restoring the values from before the step when one went bad."""
+
+    def __init__(self, model, optimizer, history: History, checkpoint):
+        names = {id(p): n for n, p in model.named_parameters()} if isinstance(model, Module) else {}
+        self.parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        self.names = [names.get(id(p)) or getattr(p, "name", None) or f"parameter {i}"
+                      for i, p in enumerate(self.parameters)]
+        self.optimizer, self.history, self.checkpoint = optimizer, history, checkpoint
+
+    def diverged(self, what: str, epoch: int, step: int, advice: str):
+        where = f"epoch {epoch + 1}, step {step + 1}"
+        self.history.stop_reason = f"{what} at {where}"
+        kept = f"; the last good checkpoint {str(self.checkpoint)!r} was kept" if self.checkpoint else ""
+        raise TrainingDiverged(f"training stopped: the {what} at {where}; the parameters keep their last finite "
+                               f"values ({advice}){kept}", self.history)
+
+    def check_gradients(self, epoch: int, step: int) -> None:
+        for name, parameter in zip(self.names, self.parameters):
+            grad = parameter.grad
+            if grad is not None and not np.all(np.isfinite(grad.data)):
+                bad = np.asarray(grad.data)[~np.isfinite(np.asarray(grad.data))].flat[0]
+                self.diverged(f"gradient of {name} became {bad}", epoch, step,
+                              "the loss is finite but not differentiable here, e.g. sqrt or log at 0")
+
+    def step(self, epoch: int, step: int) -> None:
+        before = [np.array(p.data, copy=True) for p in self.parameters]
+        self.optimizer.step()
+        for name, parameter in zip(self.names, self.parameters):
+            if not np.all(np.isfinite(parameter.data)):
+                for p, value in zip(self.parameters, before):
+                    _put_back(p, value)
+                self.diverged(f"update made {name} overflow", epoch, step, "try a smaller learning rate")
+
+
+def _put_back(parameter, value: np.ndarray) -> None:
+    if isinstance(parameter.data, np.ndarray) and parameter.data.flags.writeable:
+        np.copyto(parameter.data, value)
+    else:
+        parameter.data = value.astype(np.asarray(parameter.data).dtype)[()] if value.ndim == 0 else value
+
+
+def _state(model, optimizer, scheduler, history: History, epochs_done: int, extra: dict | None) -> dict:
+    state = {**(extra or {}), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "epochs_done": epochs_done, "history": history.to_dict()}
     if scheduler is not None:
         state["scheduler"] = scheduler.state_dict()
-    save(state, path)
+    return state
 
 
 def _restore(path, model, optimizer, scheduler, history: History) -> int:
     state = load(path)
+    needed = ("model", "optimizer", "epochs_done", "history")
+    missing = [key for key in needed if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise CheckpointError(f"fit: {str(path)!r} cannot be resumed from: it lacks {', '.join(missing)} "
+                              "(fit(checkpoint=...) and chainrule train --save write resumable files)")
+    done = state["epochs_done"]
+    if isinstance(done, bool) or not isinstance(done, (int, np.integer)) or done < 0:
+        raise CheckpointError(f"fit: {str(path)!r} has an invalid epochs_done {done!r}")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and "scheduler" in state:
         scheduler.load_state_dict(state["scheduler"])
-    restored = History.from_dict(state["history"])
+    try:
+        restored = History.from_dict(state["history"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise CheckpointError(f"fit: {str(path)!r} holds a malformed training history") from None
     history.step_loss, history.epoch_loss, history.metrics = restored.step_loss, restored.epoch_loss, restored.metrics
-    return int(state["epochs_done"])
+    return int(done)

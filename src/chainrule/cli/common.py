@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
-from pathlib import Path
+
+from ..io import write_bytes
 
 
 class CommandError(Exception):
@@ -17,8 +19,8 @@ class CommandError(Exception):
         self.status = status
 
 
-def write_output(content, path: str | None, *, binary: bool = False) -> None:
-    """Write to ``path`` atomically (or to stdout when no path is given)."""
+def write_output(content, path: str | None, *, binary: bool = False, what: str | None = None) -> None:
+    """Write to ``path`` through the safe writer (or to stdout when no path, or ``-``, is given)."""
     if path is None or path == "-":
         if binary:
             if sys.stdout.isatty():
@@ -27,19 +29,22 @@ def write_output(content, path: str | None, *, binary: bool = False) -> None:
         else:
             sys.stdout.write(content)
         return
-    target = Path(path)
-    if not target.parent.exists():
-        raise CommandError(f"cannot write {path}: directory {str(target.parent)!r} does not exist")
-    temporary = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    data = content if binary else content.encode("utf-8")
+    with output_errors(path, what):
+        write_bytes(path, data)
+
+
+@contextlib.contextmanager
+def output_errors(path, what: str | None = None):
+    """Turn a failure to write ``path`` into one line: ``cannot write PATH: why``."""
+    if str(path).strip() == "":
+        raise CommandError(f"{what + ': ' if what else ''}the file name is empty")
     try:
-        if binary:
-            temporary.write_bytes(content)
-        else:
-            temporary.write_text(content, encoding="utf-8")
-        os.replace(temporary, target)
+        yield
     except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
+        why = error.strerror or str(error)
+        raise CommandError(f"{what} {path}: cannot write the file ({why})" if what
+                           else f"cannot write {path}: {why}") from None
 
 
 def use_color(flag: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import html
 from pathlib import Path
 
 from ..explain import (
@@ -16,7 +15,6 @@ from ..explain import (
     load_builtin,
     load_problem,
 )
-from ..explain.exercises import answers_template, check_answers, load_answers, worksheet_markdown
 from ..explain.limits import ExplainTooLarge
 from ..explain.problems import LOSSES
 from ..formula import FormulaSyntaxError
@@ -56,18 +54,9 @@ def register(subparsers) -> None:
     examples = subparsers.add_parser("examples", help="list the built-in examples")
     examples.set_defaults(run=run_examples)
 
-    check = subparsers.add_parser("check", help="check hand-computed answers and find the first wrong step")
-    check.add_argument("answers", metavar="ANSWERS.toml")
-    check.set_defaults(run=run_check)
+    from .exercises_cmd import register as register_exercises
 
-    worksheet = subparsers.add_parser("worksheet", help="an exercise sheet with the numbers blanked")
-    worksheet.add_argument("target", metavar="example1|example2|example3|FILE.toml")
-    worksheet.add_argument("--format", "-f", choices=("markdown", "html"), default="markdown")
-    worksheet.add_argument("--output", "-o", metavar="PATH", help="the worksheet (default: the terminal)")
-    worksheet.add_argument("--solution", metavar="PATH", help="also write the full solution here")
-    worksheet.add_argument("--answers", metavar="PATH", help="also write an answers file to fill in for check")
-    worksheet.add_argument("--precision", type=_decimals, metavar="N")
-    worksheet.set_defaults(run=run_worksheet)
+    register_exercises(subparsers)  # check and worksheet
 
 
 def _positive(text: str) -> float:
@@ -109,7 +98,8 @@ def resolve_problem(target: str, args=None):
         except argparse.ArgumentTypeError as error:
             raise CommandError(f"--set {name.strip()}: {error}") from None
     params = [p.strip() for p in args.params.split(",") if p.strip()] if getattr(args, "params", None) else None
-    return expression_problem(target, values, target=args.y, loss=args.loss, lr=args.lr, params=params)
+    return expression_problem(target, values, target=getattr(args, "y", None), loss=getattr(args, "loss", None),
+                              lr=getattr(args, "lr", None), params=params)
 
 
 #: Characters that write an expression and never appear in the name of a problem file one would type.
@@ -167,6 +157,7 @@ def render(explanation: Explanation, fmt: str, color: bool = False):
 def _explanation(args, target: str) -> Explanation:
     try:
         problem = resolve_problem(target, args)
+        _refuse_expression_flags(args, problem, target)
         if getattr(args, "lr", None) is not None and problem.source != "expression":
             problem.lr = args.lr
         return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
@@ -174,6 +165,20 @@ def _explanation(args, target: str) -> Explanation:
                                exact=getattr(args, "exact", False))
     except (ProblemError, FormulaSyntaxError, ExplainTooLarge) as error:
         raise CommandError(str(error)) from None
+    except OSError as error:  # from looking the argument up as a file: a name too long, a folder not searchable
+        shown = target if len(target) <= 60 else target[:59] + "…"
+        raise CommandError(f"{shown}: {error.strerror or error}") from None
+
+
+def _refuse_expression_flags(args, problem, target: str) -> None:
+    """--set, --target, --params and --loss build an expression problem; a built-in or a file has its own."""
+    if problem.source == "expression":
+        return
+    given = [flag for flag, dest in (("--set", "assignments"), ("--target", "y"), ("--params", "params"),
+                                     ("--loss", "loss")) if getattr(args, dest, None) not in (None, [])]
+    if given:
+        raise CommandError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to an expression, not to "
+                           f"{target!r}, which sets its own values (copy the problem file and edit it instead)")
 
 
 def run_explain(args) -> int:
@@ -200,42 +205,3 @@ def run_examples(args) -> int:
             print(f"  {name}")
     print("\nTry: chainrule explain example1   (or --format markdown|json|html|svg)")
     return 0
-
-
-def run_check(args) -> int:
-    try:
-        reference, answers = load_answers(args.answers)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
-    if reference not in builtin_names():
-        candidate = Path(args.answers).parent / reference
-        reference = str(candidate) if candidate.exists() else reference
-    explanation = _explanation(argparse.Namespace(precision=None), reference)
-    result = check_answers(explanation, answers)
-    print(result.report())
-    return 0 if result.ok else 1
-
-
-def run_worksheet(args) -> int:
-    explanation = _explanation(args, args.target)
-    sheet, _ = worksheet_markdown(explanation)
-    if args.format == "html":
-        content = _markdown_page(explanation.title, sheet)
-        solution = explanation.to_html()
-    else:
-        content, solution = sheet, explanation.to_markdown()
-    write_output(content, args.output)
-    if args.solution:
-        write_output(solution, args.solution)
-    if args.answers:
-        write_output(answers_template(args.target, explanation), args.answers)
-    return 0
-
-
-def _markdown_page(title: str, markdown: str) -> str:
-    """A plain printable page for a worksheet (LaTeX stays as source, for pen and paper)."""
-    body = html.escape(markdown)
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font:16px/1.6 Georgia,serif;max-width:46em;margin:2em auto;padding:0 1em}"
-            "pre{white-space:pre-wrap}</style></head>"
-            f"<body><pre>{body}</pre></body></html>\n")

@@ -18,6 +18,13 @@ with two inputs (both need matplotlib: ``pip install "chainrule[plot]"``).
 ``--compare-modes`` trains the same network from the same initial weights in
 batch, stochastic and mini-batch mode and compares them.
 
+``--checkpoint-every N`` also writes the ``--save`` file every N epochs, and
+Ctrl-C writes the finished epochs there before exiting with status 130;
+``--resume FILE`` continues such a run up to ``--epochs`` in total, exactly as
+an uninterrupted run would have gone (the problem's settings must match).
+Before training starts, the run is checked against ``--max-samples`` (points
+of a toy data set), ``--max-memory`` (MiB, estimated) and ``--max-updates``.
+
 Every mistake is one line, ``chainrule: error: …``, with exit status 2; a
 diverging run (NaN or infinite loss) prints why and exits with status 1,
 leaving any earlier ``--save`` file untouched.
@@ -84,242 +91,23 @@ The saved file (``--save``) holds ``model`` (the state_dict), ``optimizer``
 from __future__ import annotations
 
 import argparse
-import math
-import numbers
 import os
 import time
-import tomllib
 import warnings
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
-from .common import CommandError, finite_number
+from . import limits
+from .common import CommandError, finite_number, output_errors
+from .train_data import Data, _load_data, _split
+from .train_model import MODE_NAMES, Settings, _class_labels, _make_model, _make_optimizer, _settings, _targets
+from .train_problem import Config, _apply_flags, _locate, _read_toml, _show, _sizes, _test_size
+from .train_report import PLOT_HINT, _accuracy, _draw, _number, _problem_dict, _table
 
 __all__ = ["register", "run"]
 
-TOYS = ("moons", "xor", "circles", "spirals", "seed", "digits", "iris")
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
-MODE_NAMES = ("batch", "stochastic", "minibatch")
-PLOT_HINT = 'pip install "chainrule[plot]"'
 SAVE_FORMAT = "chainrule-train-1"
-
-# Each key of the training file and what it must hold.
-SCHEMA: dict[str, dict[str, str]] = {
-    "data": {
-        "toy": "name", "csv": "path", "target": "column", "delimiter": "char", "samples": "count",
-        "noise": "nonnegative", "factor": "fraction", "classes": "count", "seed": "seed",
-        "test_size": "test_size", "standardize": "bool",
-    },
-    "model": {"sizes": "sizes", "activation": "name", "output": "name", "seed": "seed"},
-    "training": {
-        "loss": "name", "optimizer": "name", "lr": "positive", "momentum": "fraction0", "weight_decay": "nonnegative",
-        "mode": "name", "batch_size": "count", "epochs": "count", "seed": "seed", "shuffle": "bool",
-        "early_stopping": "count", "min_delta": "nonnegative",
-    },
-}
-
-# Keys outside the tables: free text, shown when training starts.
-TOP_LEVEL = ("title", "description")
-
-KIND_TEXT = {
-    "name": "a name (a string)", "path": "a file name (a string)", "column": "a column name or index",
-    "char": "a single character", "count": "a positive integer", "nonnegative": "a number ≥ 0",
-    "positive": "a number > 0", "fraction": "a number strictly between 0 and 1",
-    "fraction0": "a number in [0, 1)", "seed": "a non-negative integer", "bool": "true or false",
-    "sizes": "a list of at least two positive integers", "test_size": "a fraction in [0, 1) or a sample count",
-}
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _valid(kind: str, value) -> bool:
-    if kind in ("name", "path"):
-        return isinstance(value, str) and value != ""
-    if kind == "column":
-        return (isinstance(value, str) and value != "") or _is_int(value)
-    if kind == "char":
-        return isinstance(value, str) and len(value) == 1
-    if kind in ("count", "seed"):
-        return _is_int(value) and value >= (1 if kind == "count" else 0)
-    if kind == "nonnegative":
-        return _is_number(value) and value >= 0
-    if kind == "positive":
-        return _is_number(value) and value > 0
-    if kind == "fraction":
-        return _is_number(value) and 0 < value < 1
-    if kind == "fraction0":
-        return _is_number(value) and 0 <= value < 1
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "sizes":
-        return isinstance(value, list) and len(value) >= 2 and all(_is_int(v) and v >= 1 for v in value)
-    if kind == "test_size":
-        return (_is_int(value) and value >= 0) or (_is_number(value) and 0 <= value < 1)
-    raise AssertionError(kind)
-
-
-class Config:
-    """Settings by (table, key), each remembering where it came from (a file's key or a flag)."""
-
-    def __init__(self):
-        self.values: dict[tuple[str, str], object] = {}
-        self.origins: dict[tuple[str, str], str] = {}
-        self.title: str | None = None
-
-    def set(self, section: str, key: str, value, origin: str) -> None:
-        kind = SCHEMA[section][key]
-        if not _valid(kind, value):
-            raise CommandError(f"{origin} must be {KIND_TEXT[kind]}, got {_show(value)}")
-        self.values[section, key] = value
-        self.origins[section, key] = origin
-
-    def get(self, section: str, key: str, default=None):
-        return self.values.get((section, key), default)
-
-    def has(self, section: str, key: str) -> bool:
-        return (section, key) in self.values
-
-    def origin(self, section: str, key: str) -> str:
-        return self.origins.get((section, key), f"{section}.{key}")
-
-
-def _show(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    return repr(value)
-
-
-# -- finding and reading the problem ---------------------------------------------------------------
-
-
-def _builtin_examples() -> list[str]:
-    """Names of the built-in training files (the explain examples in the same folder are left out)."""
-    names = []
-    try:
-        folder = resources.files("chainrule.examples")
-        for entry in folder.iterdir():
-            if entry.name.endswith(".toml"):
-                data = tomllib.loads(entry.read_text(encoding="utf-8")).get("data")
-                if isinstance(data, dict) and ("toy" in data or "csv" in data):
-                    names.append(entry.name[:-5])
-    except (ModuleNotFoundError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return sorted(names)
-    return sorted(names)
-
-
-@dataclass
-class Source:
-    name: str  # what to call the problem in messages
-    kind: str  # "toml" or "csv"
-    text: str | None = None  # TOML text
-    label: str = ""  # the file name shown in messages
-    base: Path | None = None  # the folder a TOML file's relative paths start from
-    path: Path | None = None  # the CSV file
-
-
-def _locate(problem: str) -> Source:
-    path = Path(problem)
-    if path.is_dir():
-        raise CommandError(f"{problem}: is a directory, not a TOML or CSV file")
-    if path.exists():
-        if path.suffix.lower() == ".toml":
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                raise CommandError(f"{problem}: cannot read the file ({getattr(error, 'strerror', None) or error})"
-                                   ) from None
-            return Source(path.stem, "toml", text, problem, path.parent)
-        return Source(path.stem, "csv", path=path, label=problem)
-    if not path.suffix and "/" not in problem and os.sep not in problem:
-        examples = _builtin_examples()
-        if problem in examples:
-            entry = resources.files("chainrule.examples").joinpath(f"{problem}.toml")
-            base = Path(str(entry)).parent if Path(str(entry)).exists() else None
-            return Source(problem, "toml", entry.read_text(encoding="utf-8"), f"{problem}.toml (built-in)", base)
-        try:
-            other = resources.files("chainrule.examples").joinpath(f"{problem}.toml").is_file()
-        except ModuleNotFoundError:
-            other = False
-        if other:
-            raise CommandError(f"{problem}: a built-in `chainrule explain` problem, not a training file "
-                               f"(built-in training files: {', '.join(examples)})")
-        known = f" (built-in examples: {', '.join(examples)})" if examples else ""
-        raise CommandError(f"{problem}: no such file or built-in example{known}")
-    raise CommandError(f"{problem}: no such file")
-
-
-def _read_toml(source: Source, config: Config) -> None:
-    try:
-        document = tomllib.loads(source.text)
-    except tomllib.TOMLDecodeError as error:
-        raise CommandError(f"{source.label}: invalid TOML: {error}") from None
-    if not any(section in document for section in SCHEMA):
-        raise CommandError(f"{source.label}: not a training file: it has no [data], [model] or [training] table")
-    model, data = document.get("model"), document.get("data")
-    if (isinstance(model, dict) and "kind" in model) or (isinstance(data, dict) and "x" in data):
-        raise CommandError(f"{source.label}: this is a `chainrule explain` problem, not a training file "
-                           "(a training file has [data] toy = … or csv = …)")
-    for section, table in document.items():
-        if section in TOP_LEVEL:
-            if not isinstance(table, str):
-                raise CommandError(f"{source.label}: {section} must be a string, got {_show(table)}")
-            if section == "title":
-                config.title = table
-            continue
-        if section not in SCHEMA:
-            raise CommandError(f"{source.label}: unknown key {section!r} "
-                               f"(expected the tables {', '.join(f'[{name}]' for name in SCHEMA)}, title, description)")
-        if not isinstance(table, dict):
-            raise CommandError(f"{source.label}: {section} must be a table ([{section}]), got {_show(table)}")
-        for key, value in table.items():
-            if key not in SCHEMA[section]:
-                raise CommandError(f"{source.label}: unknown key {section}.{key} "
-                                   f"(known keys of [{section}]: {', '.join(SCHEMA[section])})")
-            config.set(section, key, value, f"{source.label}: {section}.{key}")
-
-
-# -- command-line flags ----------------------------------------------------------------------------
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.replace(" ", "").split(",") if part != ""]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 2,16,16,1, got {text!r}"
-                                         ) from None
-    if len(sizes) < 2 or any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"expected at least two positive layer sizes such as 2,16,16,1, got {text!r}")
-    return sizes
-
-
-def _test_size(text: str):
-    try:
-        return int(text)
-    except ValueError:
-        return finite_number(text)
-
-
-# flag destination → (table, key)
-FLAGS = {
-    "sizes": ("model", "sizes"), "activation": ("model", "activation"), "output": ("model", "output"),
-    "loss": ("training", "loss"), "optimizer": ("training", "optimizer"), "lr": ("training", "lr"),
-    "momentum": ("training", "momentum"), "weight_decay": ("training", "weight_decay"),
-    "mode": ("training", "mode"), "batch_size": ("training", "batch_size"), "epochs": ("training", "epochs"),
-    "shuffle": ("training", "shuffle"), "early_stopping": ("training", "early_stopping"),
-    "target": ("data", "target"), "test_size": ("data", "test_size"), "standardize": ("data", "standardize"),
-    "samples": ("data", "samples"), "noise": ("data", "noise"), "delimiter": ("data", "delimiter"),
-}
 
 
 def register(subparsers) -> None:
@@ -364,310 +152,23 @@ def register(subparsers) -> None:
     output.add_argument("--compare-modes", action="store_true",
                         help="train in batch, stochastic and mini-batch mode from the same weights and compare")
     output.add_argument("--no-progress", action="store_true", help="no progress bar")
+    output.add_argument("--checkpoint-every", type=_positive_count, metavar="N",
+                        help="also write the --save file every N epochs, so that an interrupted run can resume")
+    output.add_argument("--resume", metavar="FILE",
+                        help="continue a run from a file written by --save, up to --epochs in total")
+    limits.register(parser)
     parser.set_defaults(run=run)
 
 
-def _apply_flags(args, config: Config) -> None:
-    for dest, (section, key) in FLAGS.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            config.set(section, key, value, f"--{dest.replace('_', '-')}")
-    if args.seed is not None:
-        for section in ("data", "model", "training"):
-            config.set(section, "seed", args.seed, "--seed")
-
-
-# -- the data --------------------------------------------------------------------------------------
+def _positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 @dataclass
-class Data:
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray | None
-    y_test: np.ndarray | None
-    description: str
-    standardizer: object = None
-    feature_names: tuple = ()
-
-    @property
-    def features(self) -> int:
-        return self.X_train.shape[1]
 
 
-def _load_data(config: Config, source: Source) -> tuple[np.ndarray, np.ndarray, str, tuple]:
-    from .. import data
-
-    toy, csv = config.get("data", "toy"), config.get("data", "csv")
-    if source.kind == "csv":
-        if toy is not None:
-            raise CommandError(f"{config.origin('data', 'toy')}: a CSV file was given as PROBLEM; drop the toy data")
-        csv_path = source.path
-        where = source.label
-    elif toy is not None and csv is not None:
-        raise CommandError(f"{source.label}: give either data.toy or data.csv, not both")
-    elif toy is None and csv is None:
-        raise CommandError(f"{source.label}: no data: set data.toy (e.g. toy = \"moons\") or data.csv = \"file.csv\"")
-    elif csv is not None:
-        csv_path = Path(csv)
-        if not csv_path.is_absolute() and source.base is not None:
-            csv_path = source.base / csv_path
-        where = str(csv_path)
-    else:
-        csv_path = None
-
-    csv_only = ("target", "delimiter")
-    toy_only = {"samples": ("moons", "circles", "spirals"), "noise": ("moons", "circles", "spirals"),
-                "factor": ("circles",), "classes": ("spirals",)}
-    if csv_path is not None:
-        for key in toy_only:
-            if config.has("data", key):
-                raise CommandError(f"{config.origin('data', key)} applies to toy data, not to a CSV file")
-        delimiter = config.get("data", "delimiter", "\t" if csv_path.suffix.lower() == ".tsv" else ",")
-        target = config.get("data", "target", -1)
-        if isinstance(target, str) and target.lstrip("-").isdigit():
-            target = _csv_target(csv_path, target, delimiter)
-        try:
-            table = data.load_csv(csv_path, target, delimiter=delimiter)
-        except data.CSVError as error:
-            prefix = f"{config.origin('data', 'csv')}: " if source.kind == "toml" else ""
-            raise CommandError(f"{prefix}{error}") from None
-        if len(table.X) < 2:
-            raise CommandError(f"{where}: needs at least 2 data rows to train on, got {len(table.X)}")
-        return table.X, table.y, f"{where}, {len(table.X)} rows, target {table.target_name!r}", table.feature_names
-
-    for key in csv_only:
-        if config.has("data", key):
-            raise CommandError(f"{config.origin('data', key)} applies to CSV data, not to toy = {toy!r}")
-    if toy not in TOYS:
-        raise CommandError(f"{config.origin('data', 'toy')}: unknown data set {toy!r}; choose one of {', '.join(TOYS)}")
-    for key, toys in toy_only.items():
-        if config.has("data", key) and toy not in toys:
-            raise CommandError(f"{config.origin('data', key)} does not apply to toy = {toy!r} "
-                               f"(only to {', '.join(toys)})")
-    seed = config.get("data", "seed", 0)
-    samples = config.get("data", "samples", 100)
-    noise = config.get("data", "noise", 0.1)
-    try:
-        if toy == "moons":
-            X, y = data.make_moons(samples, noise=noise, seed=seed)
-        elif toy == "circles":
-            X, y = data.make_circles(samples, noise=noise, factor=config.get("data", "factor", 0.5), seed=seed)
-        elif toy == "spirals":
-            X, y = data.make_spirals(samples, classes=config.get("data", "classes", 2), noise=noise, seed=seed)
-        elif toy == "xor":
-            X, y = data.xor()
-        elif toy == "seed":
-            X, y = data.seed_points()
-        else:
-            table = data.load_digits() if toy == "digits" else data.load_iris()
-            X, y = table.X, table.y
-    except ImportError:
-        raise CommandError(f"toy = {toy!r} needs scikit-learn: pip install \"chainrule[datasets]\"") from None
-    except ValueError as error:
-        raise CommandError(f"{source.label}: data: {error}") from None
-    return X, y, f"{toy}, {len(X)} samples", tuple(f"x{i + 1}" for i in range(X.shape[1]))
-
-
-def _csv_target(path: Path, target: str, delimiter: str):
-    """``--target 2`` names column "2" if the header has one, else the column with index 2."""
-    try:
-        with open(path, encoding="utf-8-sig") as file:
-            header = next((line for line in file if line.strip()), "")
-    except (OSError, UnicodeDecodeError):
-        return target  # load_csv reports the problem
-    names = [name.strip() for name in header.rstrip("\r\n").split(delimiter)]
-    return target if target in names else int(target)
-
-
-def _split(config: Config, X, y, description, names) -> Data:
-    from .. import data
-
-    test_size = config.get("data", "test_size", 0)
-    X_test = y_test = None
-    if test_size:
-        if _is_int(test_size) and test_size >= len(X):
-            raise CommandError(f"{config.origin('data', 'test_size')}: {test_size} test samples leave none of the "
-                               f"{len(X)} for training")
-        try:
-            X, X_test, y, y_test = data.train_test_split(X, y, test_size=test_size, seed=config.get("data", "seed", 0))
-        except ValueError as error:
-            raise CommandError(f"{config.origin('data', 'test_size')}: {error}") from None
-        description += f", {len(X)} for training and {len(X_test)} for testing"
-    standardizer = None
-    if config.get("data", "standardize", False):
-        standardizer = data.Standardizer().fit(X)
-        X = standardizer.transform(X)
-        if X_test is not None:
-            X_test = standardizer.transform(X_test)
-        description += ", standardized"
-    return Data(X, y, X_test, y_test, description, standardizer, names)
-
-
-# -- the model, loss and optimizer -----------------------------------------------------------------
-
-
-def _class_labels(y: np.ndarray) -> np.ndarray | None:
-    """The distinct labels when ``y`` holds whole numbers, else None."""
-    if y.size and np.all(y == np.round(y)):
-        return np.unique(y)
-    return None
-
-
-def _default_loss(y: np.ndarray) -> str:
-    labels = _class_labels(y)
-    if labels is not None and set(labels.tolist()) <= {0.0, 1.0}:
-        return "bce_with_logits"
-    if labels is not None and labels.min() == 0 and labels.max() < 20 and len(labels) > 2:
-        return "cross_entropy"
-    return "mse"
-
-
-@dataclass
-class Settings:
-    loss: str
-    sizes: list[int]
-    activation: str
-    output: str
-    model_seed: int
-    optimizer: str
-    lr: float
-    momentum: float | None
-    weight_decay: float
-    mode: str
-    batch_size: int
-    epochs: int
-    seed: int
-    shuffle: bool
-    early_stopping: int | None
-    min_delta: float
-
-    def describe(self) -> str:
-        optimizer = {"sgd": "SGD", "momentum": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
-        details = f"lr {self.lr:g}"
-        if self.momentum:
-            details += f", momentum {self.momentum:g}"
-        if self.weight_decay:
-            details += f", weight decay {self.weight_decay:g}"
-        mode = f"minibatch mode (batch size {self.batch_size})" if self.mode == "minibatch" else f"{self.mode} mode"
-        return (f"MLP {'-'.join(map(str, self.sizes))} ({self.activation}"
-                f"{'' if self.output == 'identity' else ', ' + self.output + ' output'}), {self.loss} loss, "
-                f"{optimizer[self.optimizer]} ({details}), {mode}, {self.epochs} epochs")
-
-
-TOY_DEFAULTS = {"seed": {"sizes": [1, 1], "output": "sigmoid", "loss": "mse"}}
-
-
-def _settings(config: Config, data: Data) -> Settings:
-    from .. import nn
-
-    toy_defaults = TOY_DEFAULTS.get(config.get("data", "toy"), {}) if config.get("data", "csv") is None else {}
-    y = data.y_train if data.y_test is None else np.concatenate([data.y_train, data.y_test])
-
-    loss = config.get("training", "loss", toy_defaults.get("loss") or _default_loss(y))
-    if loss not in nn.LOSSES:
-        raise CommandError(f"{config.origin('training', 'loss')}: unknown loss {loss!r}; "
-                           f"choose one of {', '.join(nn.LOSSES)}")
-    activation = config.get("model", "activation", "relu")
-    output = config.get("model", "output", toy_defaults.get("output", "identity"))
-    for key, name in (("activation", activation), ("output", output)):
-        if name.lower() not in nn.ACTIVATIONS:
-            raise CommandError(f"{config.origin('model', key)}: unknown activation {name!r}; "
-                               f"choose one of {', '.join(sorted(nn.ACTIVATIONS))}")
-    activation, output = activation.lower(), output.lower()
-
-    labels = _class_labels(y)
-    outputs = 1
-    if loss == "cross_entropy":
-        if labels is None or labels.min() < 0:
-            raise CommandError(f"loss cross_entropy needs class labels 0, 1, …, K−1 in the target; "
-                               f"it holds {_few(np.unique(y))}")
-        outputs = max(int(labels.max()) + 1, 2)
-    sizes = config.get("model", "sizes", toy_defaults.get("sizes") or [data.features, 16, 16, outputs])
-    sizes = list(sizes)
-    origin = config.origin("model", "sizes")
-    if sizes[0] != data.features:
-        raise CommandError(f"{origin}: the first size is {sizes[0]} but the data has {data.features} "
-                           f"feature{'s' if data.features != 1 else ''}")
-    if loss == "cross_entropy":
-        if sizes[-1] < outputs:
-            raise CommandError(f"{origin}: the last size is {sizes[-1]} but loss cross_entropy needs one output "
-                               f"per class, {outputs} here")
-    elif sizes[-1] != 1:
-        raise CommandError(f"{origin}: loss {loss} needs one output (the last size is {sizes[-1]}); "
-                           "use loss = \"cross_entropy\" for several classes")
-    if loss in ("bce", "bce_with_logits") and (labels is None or not set(labels.tolist()) <= {0.0, 1.0}):
-        raise CommandError(f"loss {loss} needs labels 0 and 1; the target holds {_few(np.unique(y))}")
-    if loss == "hinge" and (labels is None or not (set(labels.tolist()) <= {0.0, 1.0}
-                                                   or set(labels.tolist()) <= {-1.0, 1.0})):
-        raise CommandError(f"loss hinge needs labels −1/+1 (or 0/1); the target holds {_few(np.unique(y))}")
-    if loss == "bce" and output != "sigmoid":
-        raise CommandError("loss bce needs probabilities: set model.output = \"sigmoid\" (--output sigmoid), "
-                           "or use loss = \"bce_with_logits\" on raw scores")
-
-    optimizer = config.get("training", "optimizer", "sgd")
-    if optimizer not in OPTIMIZERS:
-        raise CommandError(f"{config.origin('training', 'optimizer')}: unknown optimizer {optimizer!r}; "
-                           f"choose one of {', '.join(OPTIMIZERS)}")
-    lr = float(config.get("training", "lr", 0.1 if optimizer in ("sgd", "momentum") else 0.01))
-    momentum = config.get("training", "momentum")
-    if momentum is not None and optimizer not in ("sgd", "momentum", "rmsprop"):
-        raise CommandError(f"{config.origin('training', 'momentum')} applies to sgd, momentum and rmsprop, "
-                           f"not to {optimizer}")
-    if optimizer == "momentum" and momentum is None:
-        momentum = 0.9
-    weight_decay = float(config.get("training", "weight_decay", 0.01 if optimizer == "adamw" else 0.0))
-
-    mode = config.get("training", "mode", "batch").replace("-", "")
-    if mode not in MODE_NAMES:
-        raise CommandError(f"{config.origin('training', 'mode')}: unknown mode {config.get('training', 'mode')!r}; "
-                           f"choose one of {', '.join(MODE_NAMES)}")
-    batch_size = min(config.get("training", "batch_size", 32), len(data.X_train))
-    return Settings(
-        loss=loss, sizes=sizes, activation=activation, output=output, model_seed=config.get("model", "seed", 0),
-        optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay, mode=mode, batch_size=batch_size,
-        epochs=config.get("training", "epochs", 100), seed=config.get("training", "seed", 0),
-        shuffle=config.get("training", "shuffle", True), early_stopping=config.get("training", "early_stopping"),
-        min_delta=float(config.get("training", "min_delta", 0.0)),
-    )
-
-
-def _few(values: np.ndarray) -> str:
-    shown = ", ".join(f"{v:g}" for v in values[:6])
-    return shown + (f", … ({len(values)} distinct values)" if len(values) > 6 else "")
-
-
-def _make_model(settings: Settings):
-    from .. import nn
-
-    return nn.MLP(settings.sizes, settings.activation,
-                  output_activation=None if settings.output == "identity" else settings.output,
-                  seed=settings.model_seed)
-
-
-def _make_optimizer(settings: Settings, parameters):
-    from .. import optim
-
-    if settings.optimizer in ("sgd", "momentum"):
-        return optim.SGD(parameters, lr=settings.lr, momentum=settings.momentum or 0.0,
-                         weight_decay=settings.weight_decay)
-    if settings.optimizer == "rmsprop":
-        return optim.RMSprop(parameters, lr=settings.lr, momentum=settings.momentum or 0.0,
-                             weight_decay=settings.weight_decay)
-    cls = optim.Adam if settings.optimizer == "adam" else optim.AdamW
-    return cls(parameters, lr=settings.lr, weight_decay=settings.weight_decay)
-
-
-def _targets(settings: Settings, y: np.ndarray | None) -> np.ndarray | None:
-    if y is not None and settings.loss == "cross_entropy":
-        return y.astype(np.int64)
-    return y
-
-
-# -- training --------------------------------------------------------------------------------------
-
-
-@dataclass
 class Run:
     model: object
     optimizer: object
@@ -677,8 +178,11 @@ class Run:
     test: dict | None
 
 
-def _train(settings: Settings, data: Data, mode: str, initial_state=None, progress: bool = True) -> Run:
-    from .. import TrainingDiverged, evaluate, fit, nn
+def _train(settings: Settings, data: Data, mode: str, initial_state=None, progress: bool = True,
+           resumable: dict | None = None) -> Run:
+    """Train one model. ``resumable`` (for one run) holds fit's ``checkpoint``, ``checkpoint_every``,
+    ``checkpoint_extra`` and ``resume`` arguments."""
+    from .. import CheckpointError, TrainingDiverged, evaluate, fit, nn
     from ..train import EarlyStopping
 
     model = _make_model(settings)
@@ -697,34 +201,20 @@ def _train(settings: Settings, data: Data, mode: str, initial_state=None, progre
             history = fit(model, loss_fn, optimizer, data.X_train, y_train, mode=mode,
                           batch_size=settings.batch_size if mode == "minibatch" else None, epochs=settings.epochs,
                           shuffle=settings.shuffle, seed=settings.seed, callbacks=callbacks, progress=progress,
-                          validation=validation)
+                          validation=validation, **(resumable or {}))
             seconds = time.perf_counter() - start
             train = evaluate(model, loss_fn, data.X_train, y_train)
             test = evaluate(model, loss_fn, data.X_test, y_test) if data.X_test is not None else None
     except TrainingDiverged as error:
         label = f"{mode} mode: " if initial_state is not None else ""
         raise CommandError(f"{label}{error}", status=1) from None
+    except CheckpointError as error:
+        raise CommandError(str(error)) from None
     except (ValueError, TypeError) as error:
         raise CommandError(f"training failed: {error}") from None
+    except OSError as error:
+        raise CommandError(f"--save {error.filename}: cannot write the file ({error.strerror or error})") from None
     return Run(model, optimizer, history, seconds, train, test)
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-    lines = []
-    for row in [headers, *rows]:
-        cells = [str(cell).ljust(width) if i == 0 else str(cell).rjust(width)
-                 for i, (cell, width) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _number(value) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def _accuracy(value) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def _check_outputs(args) -> None:
@@ -732,12 +222,18 @@ def _check_outputs(args) -> None:
         raise CommandError("--save saves one model; it cannot be combined with --compare-modes")
     if args.compare_modes and args.boundary:
         raise CommandError("--boundary draws one model; it cannot be combined with --compare-modes")
+    if args.compare_modes and (args.resume or args.checkpoint_every):
+        raise CommandError("--resume and --checkpoint-every follow one run; they cannot be combined with "
+                           "--compare-modes")
+    if args.checkpoint_every and not args.save:
+        raise CommandError("--checkpoint-every N writes the --save file every N epochs: give --save FILE too")
+    from ..io import check_target
+
     for flag in ("save", "plot", "boundary"):
         path = getattr(args, flag)
         if path is not None:
-            folder = Path(path).parent
-            if not folder.is_dir():
-                raise CommandError(f"--{flag} {path}: directory {str(folder)!r} does not exist")
+            with output_errors(path, f"--{flag}"):  # refused now, not after the whole training run
+                check_target(path)
     if args.plot or args.boundary:
         try:
             import matplotlib  # noqa: F401
@@ -746,56 +242,51 @@ def _check_outputs(args) -> None:
             raise CommandError(f"{flag} needs matplotlib, which is not installed: {PLOT_HINT}") from None
 
 
-def _draw(what: str, draw, path: str) -> None:
-    try:
-        draw()
-    except ImportError:
-        raise CommandError(f"--{what} needs matplotlib, which is not installed: {PLOT_HINT}") from None
-    except (OSError, ValueError) as error:
-        raise CommandError(f"--{what} {path}: cannot write the picture ({getattr(error, 'strerror', None) or error})"
-                           ) from None
-    print(f"wrote {path}")
-
-
-def _problem_dict(config: Config, source: Source, settings: Settings) -> dict:
-    data = {key: value for (section, key), value in config.values.items() if section == "data"}
-    if source.kind == "csv":
-        data["csv"] = str(source.path)
-    model = {"sizes": list(settings.sizes), "activation": settings.activation, "output": settings.output,
-             "seed": settings.model_seed}
-    training = {"loss": settings.loss, "optimizer": settings.optimizer, "lr": settings.lr,
-                "momentum": settings.momentum, "weight_decay": settings.weight_decay, "mode": settings.mode,
-                "batch_size": settings.batch_size, "epochs": settings.epochs, "seed": settings.seed,
-                "shuffle": settings.shuffle, "early_stopping": settings.early_stopping,
-                "min_delta": settings.min_delta}
-    return {"name": source.name, "data": data, "model": model, "training": training}
-
-
 def run(args) -> int:
     _check_outputs(args)
+    limit = limits.from_args(args)
     source = _locate(args.problem)
     config = Config()
     if source.kind == "toml":
         _read_toml(source, config)
     _apply_flags(args, config)
-    X, y, description, names = _load_data(config, source)
+    X, y, description, names = _load_data(config, source, limit)
     data = _split(config, X, y, description, names)
     settings = _settings(config, data)
+    _check_resources(settings, data, config, limit, args.compare_modes)
     if args.boundary and data.features != 2:
         raise CommandError(f"--boundary draws classifiers with 2 inputs; this problem has {data.features}")
     if args.boundary and _class_labels(data.y_train) is None:
         raise CommandError("--boundary draws classifiers; this target is not made of class labels")
+    problem = _problem_dict(config, source, settings)
+    if args.resume:
+        _check_resume(args.resume, problem)
 
     print(f"{config.title or source.name}: {data.description}")
     print(f"model: {settings.describe()}")
     if args.compare_modes:
         return _compare(args, settings, data)
 
+    resumable = {}
+    if args.save:
+        standardizer = data.standardizer.state_dict() if data.standardizer is not None else None
+        resumable = {"checkpoint": args.save, "checkpoint_every": args.checkpoint_every or max(settings.epochs, 1),
+                     "checkpoint_extra": {"format": SAVE_FORMAT, "problem": problem, "standardizer": standardizer}}
+    if args.resume:
+        resumable["resume"] = args.resume
+    before = _identity(args.save)
     try:
-        result = _train(settings, data, settings.mode, progress=not args.no_progress)
+        result = _train(settings, data, settings.mode, progress=not args.no_progress, resumable=resumable)
     except CommandError as error:
-        if error.status == 1 and args.save:  # diverged: say that the model file was left alone
-            raise CommandError(f"{error}; {args.save} was not written", status=1) from None
+        if error.status == 1 and args.save:  # diverged: say what became of the model file
+            kept = (f"{args.save} holds the last checkpoint" if _identity(args.save) != before
+                    else f"{args.save} was not written")
+            raise CommandError(f"{error}; {kept}", status=1) from None
+        raise
+    except KeyboardInterrupt:
+        if args.save and _identity(args.save) != before:
+            raise CommandError(f"interrupted; the finished epochs are saved in {args.save} "
+                               f"(continue with --resume {args.save})", status=130) from None
         raise
     history = result.history
     updates = len(history.step_loss)
@@ -812,15 +303,12 @@ def run(args) -> int:
 
         metrics = {"train": result.train, **({"test": result.test} if result.test is not None else {})}
         state = {
-            "format": SAVE_FORMAT, "model": result.model.state_dict(), "optimizer": result.optimizer.state_dict(),
-            "problem": _problem_dict(config, source, settings),
-            "standardizer": data.standardizer.state_dict() if data.standardizer is not None else None,
+            **resumable["checkpoint_extra"], "model": result.model.state_dict(),
+            "optimizer": result.optimizer.state_dict(), "epochs_done": history.epochs,
             "history": history.to_dict(), "metrics": metrics,
         }
-        try:
+        with output_errors(args.save, "--save"):
             save(state, args.save)
-        except OSError as error:
-            raise CommandError(f"--save {args.save}: cannot write the file ({error.strerror or error})") from None
         print(f"saved the model to {args.save}")
     if args.plot:
         _draw("plot", lambda: history.plot(args.plot, label=f"{source.name}, {settings.mode}"), args.plot)
@@ -833,6 +321,50 @@ def run(args) -> int:
         _draw("boundary", lambda: plot_decision_boundary(result.model, X_all, y_all, args.boundary,
                                                          threshold=threshold), args.boundary)
     return 0
+
+
+def _identity(path) -> tuple | None:
+    """What tells whether the safe writer replaced ``path`` (it always makes a new inode)."""
+    try:
+        status = os.stat(path) if path else None
+    except OSError:
+        return None
+    return None if status is None else (status.st_ino, status.st_mtime_ns, status.st_size)
+
+
+def _check_resources(settings: Settings, data: Data, config: Config, limit: limits.Limits, all_modes: bool) -> None:
+    samples = len(data.X_train)
+    modes = MODE_NAMES if all_modes else (settings.mode,)
+    rows = max({"batch": samples, "stochastic": 1, "minibatch": settings.batch_size}[mode] for mode in modes)
+    per_epoch = sum(limits.updates_per_epoch(mode, samples, settings.batch_size) for mode in modes)
+    limits.check_training(settings.sizes, samples, data.features, rows, per_epoch, settings.epochs,
+                          config.origin("model", "sizes"), limit)
+
+
+def _check_resume(path: str, problem: dict) -> None:
+    """The file must be a --save file of the same problem: only the number of epochs may differ."""
+    from .. import CheckpointError, load
+
+    try:
+        state = load(path)
+    except CheckpointError as error:
+        raise CommandError(f"--resume {error}".replace("--resume load: ", "--resume ")) from None
+    if not isinstance(state, dict) or state.get("format") != SAVE_FORMAT or "epochs_done" not in state:
+        raise CommandError(f"--resume {path}: not a file written by chainrule train --save (this version)")
+    stored = state.get("problem")
+    if not isinstance(stored, dict):
+        raise CommandError(f"--resume {path}: the file does not say which problem it trained")
+    differences = []
+    for section in ("data", "model", "training"):
+        mine, theirs = dict(problem.get(section, {})), dict(stored.get(section, {}) or {})
+        if section == "training":
+            mine.pop("epochs", None), theirs.pop("epochs", None)
+        for key in sorted(set(mine) | set(theirs)):
+            if mine.get(key) != theirs.get(key):
+                differences.append(f"{section}.{key} {_show(theirs.get(key))} there, {_show(mine.get(key))} here")
+    if differences:
+        shown = "; ".join(differences[:4]) + ("; …" if len(differences) > 4 else "")
+        raise CommandError(f"--resume {path}: it trained a different problem ({shown})")
 
 
 def _compare(args, settings: Settings, data: Data) -> int:

@@ -108,18 +108,30 @@ def _rows(text: str, delimiter: str, where: str):
             yield line, row
 
 
+_QUOTED = 24  # characters of a cell or a column name an error message shows
+
+
+def _quote(text: str) -> str:
+    """``text`` quoted for a message, cut short: a message about a foreign file must not reproduce it."""
+    return repr(text if len(text) <= _QUOTED else text[:_QUOTED - 1] + "…")
+
+
+def _column(names: list[str], index: int) -> str:
+    return f"column {_quote(names[index])}" if len(names[index]) <= _QUOTED else f"column {index + 1}"
+
+
 def _parse_number(cell: str, line: int, column: str, where: str) -> float:
     text = cell.strip()
     if not text:
-        raise CSVError(f"{where}: line {line}, column {column!r}: empty cell (missing value)")
+        raise CSVError(f"{where}: line {line}, {column}: empty cell (missing value)")
     try:
         if "_" in text:  # float() accepts "1_000"; a CSV file should not
             raise ValueError
         value = float(text)
     except ValueError:
-        raise CSVError(f"{where}: line {line}, column {column!r}: {cell!r} is not a number") from None
+        raise CSVError(f"{where}: line {line}, {column}: {_quote(cell)} is not a number") from None
     if not math.isfinite(value):
-        raise CSVError(f"{where}: line {line}, column {column!r}: {cell!r} is not a finite number")
+        raise CSVError(f"{where}: line {line}, {column}: {_quote(cell)} is not a finite number")
     return value
 
 
@@ -181,16 +193,16 @@ def load_csv(
             raise CSVError(f"{where}: line {header_line}: column {index + 1} of the header has no name")
         if name in seen:
             raise CSVError(
-                f"{where}: line {header_line}: duplicate column name {name!r} "
+                f"{where}: line {header_line}: duplicate column name {_quote(name)} "
                 f"(columns {seen[name] + 1} and {index + 1})"
             )
         seen[name] = index
 
     if isinstance(target, str):
         if target not in seen:
-            available = ", ".join(repr(name) for name in names)
+            available = ", ".join(_quote(name) for name in names[:12]) + (", …" if len(names) > 12 else "")
             raise CSVError(
-                f"{where}: line {header_line}: unknown target column {target!r}; available columns: {available}"
+                f"{where}: line {header_line}: unknown target column {_quote(target)}; available columns: {available}"
             )
         target_index = seen[target]
     elif isinstance(target, numbers.Integral) and not isinstance(target, bool):
@@ -210,7 +222,7 @@ def load_csv(
             raise CSVError(
                 f"{where}: line {line} has {len(row)} field{'s' if len(row) != 1 else ''}, the header has {len(names)}"
             )
-        values.append([_parse_number(cell, line, names[i], where) for i, cell in enumerate(row)])
+        values.append([_parse_number(cell, line, _column(names, i), where) for i, cell in enumerate(row)])
     if not values:
         raise CSVError(f"{where}: line {header_line}: the file has a header but no data rows")
 

@@ -143,8 +143,10 @@ class _Narrator:
         return averaged, exact
 
 
-#: How many samples of a pass are derived line by line; the others are one row each of a table.
-SAMPLES_IN_FULL = 3
+#: How many samples of a pass (and of each of the first mini-batches) are derived line by line; the
+#: others are one row each of a table. Small data sets, the seed's included, are derived in full.
+SAMPLES_IN_FULL = 10
+BATCHES_IN_FULL = 3
 
 
 def _in_full(position: int) -> bool:
@@ -191,8 +193,8 @@ class _Summary:
         names = self.narrator.names
         columns = ["sample"] + ([f"{k} at" for k in names] if self.with_update else [])
         columns += [f"∂Lᵢ/∂{k}" for k in names] + ([f"{k} after" for k in names] if self.with_update else [])
-        caption = (f"Samples after the first {SAMPLES_IN_FULL}, one row each: each gradient is the engine's at the "
-                   "weights in its row, written as a line above would write it"
+        caption = ("The other samples, one row each: each gradient is the engine's at the weights in its row, "
+                   "written as a line above would write it"
                    + ("; each update is p − η·∂Lᵢ/∂p from those numbers." if self.with_update else "."))
         section.items.append(Table(columns, self.rows, caption=caption))
 
@@ -295,7 +297,7 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
                 rest = _Summary(narrator, with_update=False)
                 per_sample = []
                 for position, i in enumerate(chunk):
-                    if _in_full(position) and number <= SAMPLES_IN_FULL:
+                    if _in_full(position) and number <= BATCHES_IN_FULL:
                         per_sample.append(narrator.sample_gradient(hand, exact_values, i, section, with_forward=True,
                                                                    context=f"{context}, sample {i + 1}"))
                     else:

@@ -23,11 +23,24 @@ def sigmoid_array(x):
 
 
 def _pow_vjp(g, out, a, b):
-    grad_a = g * b * a ** (b - 1)
-    # d(a^b)/db = a^b·ln a is undefined for a < 0; a = 0 contributes nothing.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        grad_b = g * out * np.log(np.where(a == 0, 1, a))
-    return grad_a, grad_b
+    # PyTorch's conventions at the edges: where b = 0, a^b is the constant 1, so ∂/∂a is 0 (not 0·a⁻¹,
+    # which is NaN at a = 0); ∂/∂b = a^b·ln a is taken as 0 at a = 0 when b ≥ 0 (and is −inf for b < 0,
+    # NaN for a < 0, as ln a is).
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        grad_a = np.where(b == 0, 0.0, g * b * a ** (b - 1))
+        grad_b = np.where((a == 0) & (b >= 0), 0.0, g * out * np.log(a))
+    return _like(grad_a, g * a), _like(grad_b, g * b)
+
+
+def _like(values, reference):
+    """``values`` in the dtype of ``reference`` (np.where promotes float32 with a Python 0.0), as a scalar for 0-d."""
+    return np.asarray(values, dtype=np.result_type(reference))[()]
+
+
+def _pow_scalar_vjp(g, out, x, p):
+    if p == 0:  # x⁰ is the constant 1: a zero gradient everywhere, x = 0 included (as PyTorch)
+        return (_like(np.zeros_like(g * x), g * x),)
+    return (g * p * x ** (p - 1),)
 
 
 def _relu_grad(g, x):
@@ -88,7 +101,7 @@ rule("neg", forward=operator.neg, vjp=lambda g, out, x: (-g,), inputs=("x",),
      formulas=("-1",), sample=unary(), elementwise=True, notation="-x")
 rule("pow", forward=operator.pow, vjp=_pow_vjp, inputs=("a", "b"),
      formulas=("b*a^(b - 1)", "a^b*log(a)"), sample=_sample_pow, elementwise=True, notation="a^b")
-rule("pow_scalar", forward=lambda x, p: x**p, vjp=lambda g, out, x, p: (g * p * x ** (p - 1),), inputs=("x",),
+rule("pow_scalar", forward=lambda x, p: x**p, vjp=_pow_scalar_vjp, inputs=("x",),
      formulas=("p*x^(p - 1)",), sample=_sample_pow_scalar, elementwise=True, notation="x^p",
      doc="x raised to a constant exponent p")
 rule("exp", forward=np.exp, vjp=lambda g, out, x: (g * out,), inputs=("x",),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_nonnegative, _check_unit_interval, _sqrt
+from .optimizer import Optimizer, _check_lr, _check_nonnegative, _check_positive, _check_unit_interval, _sqrt
 
 __all__ = ["Adam", "AdamW"]
 
@@ -46,8 +46,8 @@ class Adam(Optimizer):
 
     def _validate(self, group: dict) -> None:
         owner = self._name
-        _check_nonnegative(owner, "lr", group["lr"])
-        _check_nonnegative(owner, "eps", group["eps"])
+        _check_lr(owner, group["lr"])
+        _check_positive(owner, "eps", group["eps"])
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")

@@ -47,6 +47,18 @@ def _check_nonnegative(owner: str, name: str, value) -> None:
         raise ValueError(f"{owner}: invalid {name}={value!r} (must be >= 0)")
 
 
+def _check_lr(owner: str, value) -> None:
+    """A learning rate: finite and >= 0 (0 stays allowed, as in PyTorch: a schedule may anneal to it)."""
+    if not 0.0 <= _check_real(owner, "lr", value) < math.inf:
+        raise ValueError(f"{owner}: invalid lr={value!r} (must be a finite number >= 0)")
+
+
+def _check_positive(owner: str, name: str, value) -> None:
+    """Raise ValueError naming ``name`` unless 0 < ``value`` < inf (eps: it keeps a division by √v away from 0/0)."""
+    if not 0.0 < _check_real(owner, name, value) < math.inf:
+        raise ValueError(f"{owner}: invalid {name}={value!r} (must be a finite number > 0)")
+
+
 def _check_unit_interval(owner: str, name: str, value) -> None:
     """Raise ValueError naming ``name`` unless 0 ≤ ``value`` < 1."""
     if not 0.0 <= _check_real(owner, name, value) < 1.0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_nonnegative, _sqrt
+from .optimizer import Optimizer, _check_lr, _check_nonnegative, _check_positive, _sqrt
 
 __all__ = ["RMSprop"]
 
@@ -43,9 +43,9 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:
-        _check_nonnegative("RMSprop", "lr", group["lr"])
+        _check_lr("RMSprop", group["lr"])
         _check_nonnegative("RMSprop", "alpha", group["alpha"])
-        _check_nonnegative("RMSprop", "eps", group["eps"])
+        _check_positive("RMSprop", "eps", group["eps"])
         _check_nonnegative("RMSprop", "weight_decay", group["weight_decay"])
         _check_nonnegative("RMSprop", "momentum", group["momentum"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_nonnegative, _check_real
+from .optimizer import Optimizer, _check_lr, _check_nonnegative, _check_real
 
 __all__ = ["SGD"]
 
@@ -44,7 +44,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:
-        _check_nonnegative("SGD", "lr", group["lr"])
+        _check_lr("SGD", group["lr"])
         _check_nonnegative("SGD", "momentum", group["momentum"])
         _check_real("SGD", "dampening", group["dampening"])
         _check_nonnegative("SGD", "weight_decay", group["weight_decay"])
