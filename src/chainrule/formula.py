@@ -42,6 +42,7 @@ __all__ = [
     "parse",
     "fold",
     "children",
+    "with_operands",
     "simplified_product",
     "simplified_sum",
     "FUNCTIONS",
@@ -119,30 +120,45 @@ class Expr:
     def __str__(self) -> str:
         return self.to_text()
 
+    # Equality, hashing and repr walk the tree without recursion, like everything else here
+    # (the dataclasses' own would recurse once per level of a deep formula).
+    def __eq__(self, other) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Expr):
+            return NotImplemented
+        return _tokens(self) == _tokens(other)
 
-@dataclass(frozen=True, slots=True)
+    def __hash__(self) -> int:
+        return hash(_tokens(self))
+
+    def __repr__(self) -> str:
+        return fold(self, _repr_node)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Num(Expr):
     value: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Var(Expr):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Neg(Expr):
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Bin(Expr):
     op: str  # one of + - * / ^ @ > < >= <= ==
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Call(Expr):
     fn: str
     args: tuple[Expr, ...]
@@ -442,6 +458,41 @@ def fold(expr: Expr, combine: Callable, enter: Callable | None = None, results: 
     return results[id(expr)]
 
 
+def _tokens(expr: Expr) -> tuple:
+    """The tree in prefix order, one token per node: equal trees, and only those, give equal tokens."""
+    tokens = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is Num:
+            tokens.append((Num, node.value))
+        elif kind is Var:
+            tokens.append((Var, node.name))
+        elif kind is Neg:
+            tokens.append((Neg,))
+        elif kind is Bin:
+            tokens.append((Bin, node.op))
+        else:
+            tokens.append((Call, node.fn, len(node.args)))
+        stack.extend(reversed(children(node)))
+    return tuple(tokens)
+
+
+def _repr_node(node: Expr, parts: list[str]) -> str:
+    """What the dataclasses' repr writes: ``Bin(op='+', left=Var(name='a'), right=Num(value=1.0))``."""
+    kind = type(node)
+    if kind is Num:
+        return f"Num(value={node.value!r})"
+    if kind is Var:
+        return f"Var(name={node.name!r})"
+    if kind is Neg:
+        return f"Neg(operand={parts[0]})"
+    if kind is Bin:
+        return f"Bin(op={node.op!r}, left={parts[0]}, right={parts[1]})"
+    return f"Call(fn={node.fn!r}, args=({', '.join(parts)}{',' if len(parts) == 1 else ''}))"
+
+
 def _collect_names(expr: Expr, found: set[str]) -> None:
     stack = [expr]
     while stack:
@@ -498,8 +549,8 @@ def _evaluate(expr: Expr, env: Mapping[str, object], round_calls=None, memo: dic
     return fold(expr, combine, refuse_descriptive, memo)
 
 
-def _rebuild(node: Expr, parts: list[Expr]) -> Expr:
-    """``node`` over new operands (the node itself when they did not change)."""
+def with_operands(node: Expr, parts: list[Expr]) -> Expr:
+    """``node`` over new operands (the node itself when they did not change); a ``fold`` that rewrites."""
     if all(new is old for new, old in zip(parts, children(node))):
         return node
     if isinstance(node, Bin):
@@ -513,7 +564,7 @@ def _substitute(expr: Expr, mapping: Mapping[str, Expr]) -> Expr:
     def combine(node: Expr, parts: list[Expr]) -> Expr:
         if isinstance(node, Var):
             return mapping.get(node.name, node)
-        return _rebuild(node, parts)
+        return with_operands(node, parts)
 
     return fold(expr, combine)
 
@@ -529,7 +580,7 @@ def _simplify(expr: Expr, known: Mapping[int, Expr] | None = None) -> Expr:
         if isinstance(node, Call):
             if node.fn == "expand" and isinstance(parts[0], Num):
                 return parts[0]  # a constant gradient spread over every element is that constant
-            return _rebuild(node, parts)
+            return with_operands(node, parts)
         if isinstance(node, Bin):
             return _simplified_bin(node.op, parts[0], parts[1])
         return node

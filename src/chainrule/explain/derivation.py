@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autograd import no_grad
-from ..formula import FUNCTIONS, Bin, Call, Expr, Neg, Num, Var
+from ..formula import FUNCTIONS, Bin, Call, Expr, Num, Var, fold, with_operands
 from ..tensor import Tensor, _apply, _new
 from .domains import check_forward, check_gradients
 from .graph import Graph, Node
@@ -161,26 +161,21 @@ class _Common:
         env = dict(env)
         written: dict[Expr, Var] = {}
 
-        def freeze(expr: Expr) -> Expr:
-            if isinstance(expr, Call):
-                function = FUNCTIONS.get(expr.fn)
-                if function is not None and function.collapse and function.compute is not None:
-                    if expr not in written:
-                        try:
-                            value = expr.evaluate(self.shown)
-                        except KeyError:
-                            return Call(expr.fn, tuple(freeze(a) for a in expr.args))
-                        written[expr] = Var(f"#call{len(written)}")
-                        env[written[expr].name] = self.write(f"{key} {expr.to_text()}", value)
-                    return written[expr]
-                return Call(expr.fn, tuple(freeze(a) for a in expr.args))
-            if isinstance(expr, Bin):
-                return Bin(expr.op, freeze(expr.left), freeze(expr.right))
-            if isinstance(expr, Neg):
-                return Neg(freeze(expr.operand))
-            return expr
+        def freeze(expr: Expr) -> Expr | None:
+            """A call's written number (met outermost first, left to right), or None to look inside."""
+            function = FUNCTIONS.get(expr.fn) if isinstance(expr, Call) else None
+            if function is None or not function.collapse or function.compute is None:
+                return None
+            if expr not in written:
+                try:
+                    value = expr.evaluate(self.shown)
+                except KeyError:
+                    return None
+                written[expr] = Var(f"#call{len(written)}")
+                env[written[expr].name] = self.write(f"{key} {expr.to_text()}", value)
+            return written[expr]
 
-        numeric = freeze(formula)
+        numeric = fold(formula, with_operands, freeze)  # no recursion: a formula may be hundreds of levels deep
         self.call_keys[key] = [f"{key} {call.to_text()}" for call in written]
         return numeric, env
 

@@ -79,6 +79,10 @@ class Graph:
         self._by_id: dict[int, Node] = {}
         self._collect(root)
         self._assign_kinds_and_visibility()
+        # Visibility is settled: the lists every section walks are made once, not on every question.
+        self._visible = [n for n in self.nodes if n.visible]
+        self._visible_ops = [n for n in self._visible if n.rule is not None]
+        self._parameters = [n for n in self.nodes if n.kind == "parameter"]
         self._arguments: dict[int, list[Node]] = {n.index: self._visible_arguments(n) for n in self.nodes if n.visible}
         self._consumers: dict[int, list[Node]] = {n.index: [] for n in self.nodes}
         for node in self.visible_ops:
@@ -221,15 +225,15 @@ class Graph:
 
     @property
     def visible(self) -> list[Node]:
-        return [n for n in self.nodes if n.visible]
+        return self._visible
 
     @property
     def visible_ops(self) -> list[Node]:
-        return [n for n in self.nodes if n.visible and n.rule is not None]
+        return self._visible_ops
 
     @property
     def parameters(self) -> list[Node]:
-        return [n for n in self.nodes if n.kind == "parameter"]
+        return self._parameters
 
     @property
     def is_scalar(self) -> bool:
