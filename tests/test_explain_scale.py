@@ -292,3 +292,17 @@ def test_a_graph_larger_than_the_limit_is_refused_in_one_line(capsys):
     with pytest.raises(ExplainTooLarge, match="more than the 5,000"):
         cr.explain(total)
     assert issubclass(ExplainTooLarge, ValueError) and not issubclass(ExplainTooLarge, ProblemError)
+
+
+def test_a_value_with_many_consumers_sums_every_one_of_them():
+    w = cr.tensor(0.5, requires_grad=True, name="w")
+    total = cr.tanh(w * 0.1)
+    for i in range(2, 8):  # seven uses of w, each through its own tanh: more paths than the chain rule lists
+        total = total + cr.tanh(w * (0.1 * i))
+    explanation = cr.explain(total)
+    total.backward()
+    (line,) = [item for item in _equations(explanation, "chain") if item["lhs"]["text"] == "∂L/∂w"]
+    assert line["value"] == pytest.approx(float(w.grad.data), rel=1e-12)
+    assert line["forms"][-1]["text"].count("×") == 7  # one product per consumer, none left out
+    assert abs(line["shown"] - line["value"]) < 0.01
+    assert "7 paths" in line["note"]
