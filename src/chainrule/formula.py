@@ -5,8 +5,11 @@ The rule table writes each local derivative as a short string such as
 nodes, so the same formula can be printed for a terminal, typeset for Markdown,
 shown natively in a browser, and evaluated with numpy, and those four views can
 never disagree. The explainer's expression mode (``chainrule explain
-"sigmoid(w*x)"``) uses the same parser, which is a small recursive-descent
-parser of its own: nothing here ever calls ``eval``.
+"sigmoid(w*x)"``) uses the same parser, an operator-precedence parser of its own: nothing
+here ever calls ``eval``. Nothing here recurses either: parsing, rendering,
+evaluating and simplifying walk the tree with explicit stacks, so a sum of
+thousands of terms or parentheses nested hundreds deep are no harder than
+``w*x``.
 
 Grammar (lowest precedence first)::
 
@@ -37,6 +40,11 @@ __all__ = [
     "Call",
     "FormulaSyntaxError",
     "parse",
+    "fold",
+    "children",
+    "with_operands",
+    "simplified_product",
+    "simplified_sum",
     "FUNCTIONS",
 ]
 
@@ -91,9 +99,13 @@ class Expr:
         """Replace variables by expressions (a tree, so precedence stays right)."""
         return _substitute(self, mapping)
 
-    def simplify(self) -> Expr:
-        """Fold constants and drop ×1, +0 and ^1, so chained derivatives read as a person writes them."""
-        return _simplify(self)
+    def simplify(self, known: Mapping[int, Expr] | None = None) -> Expr:
+        """Fold constants and drop ×1, +0 and ^1, so chained derivatives read as a person writes them.
+
+        ``known`` maps ``id`` of subtrees to their simplified form, for a caller
+        that simplifies many formulas sharing large subtrees.
+        """
+        return _simplify(self, known)
 
     def names(self) -> set[str]:
         """Free variable names used in the formula."""
@@ -108,30 +120,45 @@ class Expr:
     def __str__(self) -> str:
         return self.to_text()
 
+    # Equality, hashing and repr walk the tree without recursion, like everything else here
+    # (the dataclasses' own would recurse once per level of a deep formula).
+    def __eq__(self, other) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Expr):
+            return NotImplemented
+        return _tokens(self) == _tokens(other)
 
-@dataclass(frozen=True, slots=True)
+    def __hash__(self) -> int:
+        return hash(_tokens(self))
+
+    def __repr__(self) -> str:
+        return fold(self, _repr_node)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Num(Expr):
     value: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Var(Expr):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Neg(Expr):
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Bin(Expr):
     op: str  # one of + - * / ^ @ > < >= <= ==
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)  # Expr compares and prints them
 class Call(Expr):
     fn: str
     args: tuple[Expr, ...]
@@ -256,89 +283,115 @@ class _Parser:
         where = "end of input" if kind == "end" else repr(value)
         raise FormulaSyntaxError(f"{message}, found {where}", self.source, column)
 
-    def expect(self, value: str):
-        if self.peek()[1] != value or self.peek()[0] == "end":
-            self.fail(f"expected {value!r}")
-        self.take()
-
     def parse(self) -> Expr:
+        """Shunting-yard over the tokens: one group (operands and pending operators) per open parenthesis."""
         if self.peek()[0] == "end":
             raise FormulaSyntaxError("empty expression", self.source, 1)
-        expr = self.compare()
-        if self.peek()[0] != "end":
-            self.fail("unexpected token")
-        return expr
+        groups = [_Group("top")]
+        expect_operand = True
+        while True:
+            token = self.take()
+            kind, value, column = token
+            group = groups[-1]
+            is_op = kind == "op"
+            if expect_operand:
+                if kind == "num":
+                    group.operands.append(Num(float(value)))
+                    expect_operand = False
+                elif kind == "name" and self.peek()[1] == "(" and self.peek()[0] == "op":
+                    self.take()
+                    groups.append(_Group("call", self._function(value, column), value, column))
+                elif kind == "name":
+                    group.operands.append(Var(value))
+                    expect_operand = False
+                elif is_op and value == "(":
+                    groups.append(_Group("paren"))
+                elif is_op and value == "-":
+                    group.operators.append(("neg", _PREFIX_PRECEDENCE))
+                elif not (is_op and value == "+"):  # a unary plus changes nothing
+                    self.fail("expected a number, a name or '('", token)
+            elif is_op and value in _OPERATORS:
+                precedence, right_associative = _OPERATORS[value]
+                if value in _COMPARISONS and any(op in _COMPARISONS for op, _ in group.operators):
+                    self._fail_inside(group, token)  # a < b < c does not chain
+                group.reduce(precedence, right_associative)
+                group.operators.append((_CANONICAL.get(value, value), precedence))
+                expect_operand = True
+            elif is_op and value == "," and group.kind == "call":
+                group.args.append(group.finish())
+                expect_operand = True
+            elif is_op and value == ")" and group.kind != "top":
+                groups.pop()
+                inner = group.finish()
+                if group.kind == "call":
+                    inner = self._call(group, inner)
+                groups[-1].operands.append(inner)
+            elif kind == "end" and group.kind == "top":
+                return group.finish()
+            else:
+                self._fail_inside(group, token)
 
-    def compare(self) -> Expr:
-        left = self.sum()
-        if self.peek()[1] in (">", "<", ">=", "<=", "=="):
-            op = self.take()[1]
-            left = Bin(op, left, self.sum())
-        return left
+    def _fail_inside(self, group: _Group, token) -> None:
+        self.fail("unexpected token" if group.kind == "top" else "expected ')'", token)
 
-    def sum(self) -> Expr:
-        left = self.product()
-        while self.peek()[1] in ("+", "-") and self.peek()[0] == "op":
-            op = self.take()[1]
-            left = Bin(op, left, self.product())
-        return left
-
-    def product(self) -> Expr:
-        left = self.unary()
-        while self.peek()[1] in ("*", "/", "@", "·", "×") and self.peek()[0] == "op":
-            op = self.take()[1]
-            left = Bin({"·": "*", "×": "*"}.get(op, op), left, self.unary())
-        return left
-
-    def unary(self) -> Expr:
-        if self.peek()[1] == "-" and self.peek()[0] == "op":
-            self.take()
-            return Neg(self.unary())
-        if self.peek()[1] == "+" and self.peek()[0] == "op":
-            self.take()
-            return self.unary()
-        return self.power()
-
-    def power(self) -> Expr:
-        base = self.atom()
-        if self.peek()[1] in ("^", "**") and self.peek()[0] == "op":
-            self.take()
-            return Bin("^", base, self.unary())
-        return base
-
-    def atom(self) -> Expr:
-        kind, value, column = self.peek()
-        if kind == "num":
-            self.take()
-            return Num(float(value))
-        if kind == "name":
-            self.take()
-            if self.peek()[1] == "(" and self.peek()[0] == "op":
-                return self.call(value, column)
-            return Var(value)
-        if value == "(" and kind == "op":
-            self.take()
-            inner = self.compare()
-            self.expect(")")
-            return inner
-        self.fail("expected a number, a name or '('")
-
-    def call(self, name: str, column: int) -> Expr:
+    def _function(self, name: str, column: int) -> Function:
         function = self.functions.get(name)
         if function is None:
             known = ", ".join(sorted(f for f in self.functions if self.functions[f].compute is not None))
             raise FormulaSyntaxError(f"unknown function {name!r} (known: {known})", self.source, column)
-        self.expect("(")
-        args = [self.compare()]
-        while self.peek()[1] == "," and self.peek()[0] == "op":
-            self.take()
-            args.append(self.compare())
-        self.expect(")")
-        if len(args) != function.arity:
+        return function
+
+    def _call(self, group: _Group, last: Expr) -> Call:
+        args = [*group.args, last]
+        if len(args) != group.function.arity:
             raise FormulaSyntaxError(
-                f"{name}() takes {function.arity} argument(s), got {len(args)}", self.source, column
+                f"{group.name}() takes {group.function.arity} argument(s), got {len(args)}", self.source, group.column
             )
-        return Call(name, tuple(args))
+        return Call(group.name, tuple(args))
+
+
+#: Binary operators: (precedence, right-associative). Lowest first: a comparison, a sum, a product, a power.
+_OPERATORS = {
+    ">": (1, False), "<": (1, False), ">=": (1, False), "<=": (1, False), "==": (1, False),
+    "+": (2, False), "-": (2, False),
+    "*": (3, False), "/": (3, False), "@": (3, False), "·": (3, False), "×": (3, False),
+    "^": (5, True), "**": (5, True),
+}
+_COMPARISONS = frozenset({">", "<", ">=", "<=", "=="})
+_CANONICAL = {"·": "*", "×": "*", "**": "^"}
+#: A unary minus binds tighter than a product and looser than a power: −a·b is (−a)·b, −a² is −(a²).
+_PREFIX_PRECEDENCE = 4
+
+
+class _Group:
+    """The top level, one pair of parentheses, or one call's argument list, while it is being read."""
+
+    def __init__(self, kind: str, function: Function | None = None, name: str = "", column: int = 0):
+        self.kind = kind  # "top", "paren" or "call"
+        self.function, self.name, self.column = function, name, column
+        self.operands: list[Expr] = []
+        self.operators: list[tuple[str, int]] = []  # ("neg" for a unary minus, or a binary operator; precedence)
+        self.args: list[Expr] = []
+
+    def reduce(self, precedence: int = 0, right_associative: bool = False) -> None:
+        """Apply the pending operators that bind at least as tightly as the next one."""
+        operators, operands = self.operators, self.operands
+        while operators:
+            top, top_precedence = operators[-1]
+            if top_precedence < precedence or (top_precedence == precedence and right_associative):
+                break
+            operators.pop()
+            if top == "neg":
+                operands.append(Neg(operands.pop()))
+            else:
+                right = operands.pop()
+                operands.append(Bin(top, operands.pop(), right))
+
+    def finish(self) -> Expr:
+        self.reduce()
+        (result,) = self.operands
+        self.operands = []
+        return result
 
 
 def parse(source: str, functions: Mapping[str, Function] = FUNCTIONS) -> Expr:
@@ -353,20 +406,101 @@ def parse(source: str, functions: Mapping[str, Function] = FUNCTIONS) -> Expr:
 
 
 # ---------------------------------------------------------------------------
-# Walking the tree
+# Walking the tree. Every walk is a fold over an explicit stack, never a
+# recursion, so the size of a formula is bounded by memory, not by Python's
+# recursion limit.
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The operands of a node, left to right."""
+    kind = type(expr)
+    if kind is Bin:
+        return (expr.left, expr.right)
+    if kind is Neg:
+        return (expr.operand,)
+    if kind is Call:
+        return expr.args
+    return ()
+
+
+def fold(expr: Expr, combine: Callable, enter: Callable | None = None, results: dict | None = None):
+    """``combine(node, [results of its children])`` for every node, children first, left to right.
+
+    ``enter(node)`` may answer for a whole subtree before it is walked; it
+    returns None to walk on. A subtree shared by several parents is combined
+    once; ``results`` (by ``id`` of the node) may carry answers over from an
+    earlier fold of the same tree.
+    """
+    results = {} if results is None else results
+    expanded: set[int] = set()
+    stack = [expr]
+    while stack:
+        node = stack[-1]
+        key = id(node)
+        if key in results:
+            stack.pop()
+        elif key in expanded:
+            stack.pop()
+            results[key] = combine(node, [results[id(child)] for child in children(node)])
+        else:
+            answer = None if enter is None else enter(node)
+            if answer is not None:
+                stack.pop()
+                results[key] = answer
+                continue
+            expanded.add(key)
+            operands = children(node)
+            if operands:
+                stack.extend(reversed(operands))
+            else:
+                stack.pop()
+                results[key] = combine(node, [])
+    return results[id(expr)]
+
+
+def _tokens(expr: Expr) -> tuple:
+    """The tree in prefix order, one token per node: equal trees, and only those, give equal tokens."""
+    tokens = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is Num:
+            tokens.append((Num, node.value))
+        elif kind is Var:
+            tokens.append((Var, node.name))
+        elif kind is Neg:
+            tokens.append((Neg,))
+        elif kind is Bin:
+            tokens.append((Bin, node.op))
+        else:
+            tokens.append((Call, node.fn, len(node.args)))
+        stack.extend(reversed(children(node)))
+    return tuple(tokens)
+
+
+def _repr_node(node: Expr, parts: list[str]) -> str:
+    """What the dataclasses' repr writes: ``Bin(op='+', left=Var(name='a'), right=Num(value=1.0))``."""
+    kind = type(node)
+    if kind is Num:
+        return f"Num(value={node.value!r})"
+    if kind is Var:
+        return f"Var(name={node.name!r})"
+    if kind is Neg:
+        return f"Neg(operand={parts[0]})"
+    if kind is Bin:
+        return f"Bin(op={node.op!r}, left={parts[0]}, right={parts[1]})"
+    return f"Call(fn={node.fn!r}, args=({', '.join(parts)}{',' if len(parts) == 1 else ''}))"
 
 
 def _collect_names(expr: Expr, found: set[str]) -> None:
-    if isinstance(expr, Var):
-        found.add(expr.name)
-    elif isinstance(expr, Neg):
-        _collect_names(expr.operand, found)
-    elif isinstance(expr, Bin):
-        _collect_names(expr.left, found)
-        _collect_names(expr.right, found)
-    elif isinstance(expr, Call):
-        for arg in expr.args:
-            _collect_names(arg, found)
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Var):
+            found.add(node.name)
+        else:
+            stack.extend(children(node))
 
 
 _BINARY = {
@@ -385,62 +519,98 @@ _BINARY = {
 }
 
 
-def _evaluate(expr: Expr, env: Mapping[str, object], round_calls=None):
-    if isinstance(expr, Num):
-        return expr.value
-    if isinstance(expr, Var):
-        if expr.name not in env:
-            raise KeyError(f"formula needs a value for {expr.name!r}")
-        return env[expr.name]
-    if isinstance(expr, Neg):
-        return np.negative(_evaluate(expr.operand, env, round_calls))
-    if isinstance(expr, Bin):
-        return _BINARY[expr.op](_evaluate(expr.left, env, round_calls), _evaluate(expr.right, env, round_calls))
-    if isinstance(expr, Call):
-        function = FUNCTIONS.get(expr.fn)
-        if function is None or function.compute is None:
-            raise ValueError(f"formula function {expr.fn!r} is descriptive and cannot be evaluated")
-        value = function.compute(*(_evaluate(a, env, round_calls) for a in expr.args))
-        if round_calls is not None and function.collapse:
-            value = round_calls(value)
-        return value
-    raise TypeError(f"not a formula node: {expr!r}")
+def _evaluate(expr: Expr, env: Mapping[str, object], round_calls=None, memo: dict | None = None):
+    def refuse_descriptive(node: Expr):
+        if isinstance(node, Call):
+            function = FUNCTIONS.get(node.fn)
+            if function is None or function.compute is None:
+                raise ValueError(f"formula function {node.fn!r} is descriptive and cannot be evaluated")
+        return None
+
+    def combine(node: Expr, values: list):
+        if isinstance(node, Num):
+            return node.value
+        if isinstance(node, Var):
+            if node.name not in env:
+                raise KeyError(f"formula needs a value for {node.name!r}")
+            return env[node.name]
+        if isinstance(node, Neg):
+            return np.negative(values[0])
+        if isinstance(node, Bin):
+            return _BINARY[node.op](values[0], values[1])
+        if isinstance(node, Call):
+            function = FUNCTIONS[node.fn]
+            value = function.compute(*values)
+            if round_calls is not None and function.collapse:
+                value = round_calls(value)
+            return value
+        raise TypeError(f"not a formula node: {node!r}")
+
+    return fold(expr, combine, refuse_descriptive, memo)
+
+
+def with_operands(node: Expr, parts: list[Expr]) -> Expr:
+    """``node`` over new operands (the node itself when they did not change); a ``fold`` that rewrites."""
+    if all(new is old for new, old in zip(parts, children(node))):
+        return node
+    if isinstance(node, Bin):
+        return Bin(node.op, parts[0], parts[1])
+    if isinstance(node, Neg):
+        return Neg(parts[0])
+    return Call(node.fn, tuple(parts))
 
 
 def _substitute(expr: Expr, mapping: Mapping[str, Expr]) -> Expr:
-    if isinstance(expr, Var):
-        return mapping.get(expr.name, expr)
-    if isinstance(expr, Neg):
-        return Neg(_substitute(expr.operand, mapping))
-    if isinstance(expr, Bin):
-        return Bin(expr.op, _substitute(expr.left, mapping), _substitute(expr.right, mapping))
-    if isinstance(expr, Call):
-        return Call(expr.fn, tuple(_substitute(a, mapping) for a in expr.args))
-    return expr
+    def combine(node: Expr, parts: list[Expr]) -> Expr:
+        if isinstance(node, Var):
+            return mapping.get(node.name, node)
+        return with_operands(node, parts)
+
+    return fold(expr, combine)
 
 
 def _is_num(expr: Expr, value: float | None = None) -> bool:
     return isinstance(expr, Num) and (value is None or expr.value == value)
 
 
-def _simplify(expr: Expr) -> Expr:
-    if isinstance(expr, Neg):
-        inner = _simplify(expr.operand)
-        if isinstance(inner, Num):
-            return Num(-inner.value)
-        if isinstance(inner, Neg):
-            return inner.operand
-        if isinstance(inner, Bin) and inner.op == "*" and isinstance(inner.left, Num):
-            return Bin("*", Num(-inner.left.value), inner.right)  # −2(a − b), not −(2(a − b))
-        return Neg(inner)
-    if isinstance(expr, Call):
-        args = tuple(_simplify(a) for a in expr.args)
-        if expr.fn == "expand" and isinstance(args[0], Num):
-            return args[0]  # a constant gradient spread over every element is that constant
-        return Call(expr.fn, args)
-    if not isinstance(expr, Bin):
-        return expr
-    left, right, op = _simplify(expr.left), _simplify(expr.right), expr.op
+def _simplify(expr: Expr, known: Mapping[int, Expr] | None = None) -> Expr:
+    def combine(node: Expr, parts: list[Expr]) -> Expr:
+        if isinstance(node, Neg):
+            return _simplified_neg(parts[0])
+        if isinstance(node, Call):
+            if node.fn == "expand" and isinstance(parts[0], Num):
+                return parts[0]  # a constant gradient spread over every element is that constant
+            return with_operands(node, parts)
+        if isinstance(node, Bin):
+            return _simplified_bin(node.op, parts[0], parts[1])
+        return node
+
+    return fold(expr, combine, None if known is None else lambda node: known.get(id(node)))
+
+
+def simplified_product(left: Expr, right: Expr) -> Expr:
+    """``(left · right).simplify()`` for operands that are already simplified, without walking them again."""
+    return _simplified_bin("*", left, right)
+
+
+def simplified_sum(left: Expr, right: Expr) -> Expr:
+    """``(left + right).simplify()`` for operands that are already simplified."""
+    return _simplified_bin("+", left, right)
+
+
+def _simplified_neg(inner: Expr) -> Expr:
+    """−inner, for an ``inner`` that is already simplified."""
+    if isinstance(inner, Num):
+        return Num(-inner.value)
+    if isinstance(inner, Neg):
+        return inner.operand
+    if isinstance(inner, Bin) and inner.op == "*" and isinstance(inner.left, Num):
+        return Bin("*", Num(-inner.left.value), inner.right)  # −2(a − b), not −(2(a − b))
+    return Neg(inner)
+
+
+def _simplified_bin(op: str, left: Expr, right: Expr) -> Expr:
+    """``left op right`` for operands that are already simplified."""
     if _is_num(left) and _is_num(right) and op in ("+", "-", "*", "/", "^") and not (
         (op == "^" and left.value < 0) or (op == "/" and right.value == 0)
     ):
@@ -453,13 +623,13 @@ def _simplify(expr: Expr) -> Expr:
         if _is_num(left, 0.0) or _is_num(right, 0.0):
             return Num(0.0)
         if _is_num(left, -1.0):
-            return _simplify(Neg(right))
+            return _simplified_neg(right)
         if _is_num(right, -1.0):
-            return _simplify(Neg(left))
+            return _simplified_neg(left)
         if isinstance(right, Neg):
-            return _simplify(Neg(Bin("*", left, right.operand)))
+            return _simplified_neg(_simplified_bin("*", left, right.operand))
         if isinstance(left, Neg):
-            return _simplify(Neg(Bin("*", left.operand, right)))
+            return _simplified_neg(_simplified_bin("*", left.operand, right))
         if _is_num(right) and not _is_num(left):
             return Bin("*", right, left)  # constants in front: 2(ŷ − y), not (ŷ − y)·2
     if op == "+":
@@ -473,7 +643,7 @@ def _simplify(expr: Expr) -> Expr:
         if _is_num(right, 0.0):
             return left
         if _is_num(left, 0.0):
-            return _simplify(Neg(right))
+            return _simplified_neg(right)
     if op == "/" and _is_num(right, 1.0):
         return left
     if op == "^":
@@ -551,43 +721,46 @@ class _Renderer:
         return self.values is not None
 
     def render(self, expr: Expr) -> str:
-        return self.walk(expr)[0]
+        self.evaluated: dict[int, object] = {}  # values of the subtrees a collapsed call needed, by id
+        return fold(expr, self.combine)[0]
 
-    # Each walk returns (rendered, precedence, is_number_literal)
-    def walk(self, expr: Expr):
-        if isinstance(expr, Num):
-            return self.number(expr.value, literal=True), _ATOM, True
-        if isinstance(expr, Var):
+    # Each node renders as (rendered, precedence, is a number literal, can be evaluated with the values),
+    # from its operands' renderings.
+    def combine(self, expr: Expr, operands: list):
+        kind = type(expr)
+        if kind is Num:
+            return self.number(expr.value, literal=True), _ATOM, True, True
+        if kind is Var:
             if self.numeric and expr.name in self.values:
                 value = self.values[expr.name]
-                return self.number(value, literal=False), _value_precedence(value), False
-            return self.name(expr.name), _ATOM, False
-        if isinstance(expr, Neg):
-            inner, prec, _ = self.walk(expr.operand)
+                return self.number(value, literal=False), _value_precedence(value), False, True
+            return self.name(expr.name), _ATOM, False, False
+        evaluable = all(operand[3] for operand in operands)
+        if kind is Neg:
+            inner, prec, _, _ = operands[0]
             if prec <= _NEG_PRECEDENCE:
                 inner = self.paren(inner)
-            return self.negate(inner), _NEG_PRECEDENCE, False
-        if isinstance(expr, Call):
-            function = FUNCTIONS.get(expr.fn) or _generic_function(expr.fn, len(expr.args))
-            if self.numeric and self.collapse and function.collapse and function.compute is not None:
-                try:
-                    value = _evaluate(expr, self.values)
-                except KeyError:
-                    value = None
-                if value is not None:
-                    return self.number(value, literal=False, call=True), _value_precedence(value), False
-            args = [self.walk(a)[0] for a in expr.args]
+            return self.negate(inner), _NEG_PRECEDENCE, False, evaluable
+        if kind is Call:
+            function = FUNCTIONS.get(expr.fn)
+            evaluable = evaluable and function is not None and function.compute is not None
+            if evaluable and self.numeric and self.collapse and function.collapse:
+                # A call the numeric form writes as its value: σ(z) → 0.622.
+                value = _evaluate(expr, self.values, memo=self.evaluated)
+                return self.number(value, literal=False, call=True), _value_precedence(value), False, True
+            function = function or _generic_function(expr.fn, len(expr.args))
+            args = [operand[0] for operand in operands]
             if expr.fn == "T" and not isinstance(expr.args[0], Var):
                 args = [self.paren(args[0])]  # (∂L/∂z)ᵀ, not ∂L/∂zᵀ
-            return self.call(function, args, expr), _ATOM, False
-        if isinstance(expr, Bin):
-            return self.binary(expr)
+            return self.call(function, args, expr), _ATOM, False, evaluable
+        if kind is Bin:
+            return (*self.binary(expr, operands[0], operands[1]), evaluable)
         raise TypeError(f"not a formula node: {expr!r}")
 
-    def binary(self, expr: Bin):
+    def binary(self, expr: Bin, left_operand, right_operand):
         prec = _PRECEDENCE[expr.op]
-        left, lprec, lnum = self.walk(expr.left)
-        right, rprec, rnum = self.walk(expr.right)
+        left, lprec, lnum, _ = left_operand
+        right, rprec, rnum, _ = right_operand
         if expr.op == "/":
             return self.fraction(left, right, lprec, rprec), prec, False
         if expr.op == "^":
@@ -598,12 +771,18 @@ class _Renderer:
         # precedence was parenthesised by the user: a − (b − c).
         if lprec < prec:
             left = self.paren(left)
+        elif type(expr.left) is Bin and expr.left.op not in ("/", "^") and _PRECEDENCE[expr.left.op] == prec:
+            left = self.continued(left)  # a + b + c is one row, not rows nested as deep as the sum is long
         right_needs_paren = rprec <= prec
         if right_needs_paren:
             right = self.paren(right)
         if expr.op == "*":
             return self.product(left, right, lnum, right_needs_paren, expr), prec, False
         return self.infix(expr.op, left, right), prec, False
+
+    def continued(self, left: str) -> str:
+        """A left operand of the same precedence, continued by one more operator (a dialect may unwrap it)."""
+        return left
 
     def juxtapose(self, left_is_literal: bool, right_in_paren: bool, expr: Bin) -> bool:
         """Write ``2(ŷ − y)`` and ``σ(z)(1 − σ(z))`` without a product sign, as the seed does
@@ -628,6 +807,8 @@ def latex_escape(text: str) -> str:
 
 def _value_precedence(value) -> int:
     """A negative number binds like a sum, so products write it as ``(−0.5) × 2``."""
+    if isinstance(value, float):  # the common case (numpy's float64 too), without numpy's overhead
+        return _PRECEDENCE["+"] if value < 0 else _ATOM
     if np.ndim(value) == 0 and float(np.real(value)) < 0:
         return _PRECEDENCE["+"]
     return _ATOM
@@ -797,6 +978,10 @@ class _Latex(_Renderer):
 
 
 class _MathML(_Renderer):
+    def continued(self, left: str) -> str:
+        # <mrow>a + b</mrow> + c → <mrow>a + b + c</mrow>: a 1,000-term sum stays one flat row.
+        return left[len("<mrow>"):-len("</mrow>")] if left.startswith("<mrow>") and left.endswith("</mrow>") else left
+
     def number(self, value, literal, call=False):
         text = _literal(value) if literal else (self.call_fmt if call else self.fmt)(value)
         if text.startswith("-"):
@@ -807,7 +992,7 @@ class _MathML(_Renderer):
         return mathml_name(name)
 
     def paren(self, inner):
-        return f"<mrow><mo>(</mo>{inner}<mo>)</mo></mrow>"
+        return f"<mrow><mo>(</mo>{self.continued(inner)}<mo>)</mo></mrow>"  # one row, not a row in a row
 
     def negate(self, inner):
         return f"<mrow><mo>−</mo>{inner}</mrow>"

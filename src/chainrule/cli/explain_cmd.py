@@ -15,6 +15,7 @@ from ..explain import (
     load_builtin,
     load_problem,
 )
+from ..explain.limits import ExplainTooLarge
 from ..explain.problems import LOSSES
 from ..formula import FormulaSyntaxError
 from .common import CommandError, finite_number, use_color, write_output
@@ -81,9 +82,8 @@ def resolve_problem(target: str, args=None):
     """A built-in name, a TOML file, or (with --set) an expression."""
     if target in builtin_names():
         return load_builtin(target)
-    path = Path(target)
-    if target.endswith(".toml") or path.is_file():
-        return load_problem(path)
+    if _looks_like_path(target, bool(args is not None and getattr(args, "assignments", None))):
+        return load_problem(Path(target))
     if args is None or not getattr(args, "assignments", None):
         if all(c.isalnum() or c in "_-." for c in target):
             raise CommandError(f"{target!r} is not a built-in example ({', '.join(builtin_names())}), a .toml "
@@ -100,6 +100,31 @@ def resolve_problem(target: str, args=None):
     params = [p.strip() for p in args.params.split(",") if p.strip()] if getattr(args, "params", None) else None
     return expression_problem(target, values, target=getattr(args, "y", None), loss=getattr(args, "loss", None),
                               lr=getattr(args, "lr", None), params=params)
+
+
+#: Characters that write an expression and never appear in the name of a problem file one would type.
+_EXPRESSION_CHARACTERS = frozenset("*+()^,<>=·×− \t")
+
+
+def _looks_like_path(target: str, has_values: bool) -> bool:
+    """Whether ``target`` names a problem file rather than writing an expression.
+
+    A file when it ends in .toml; never when it holds an operator or a
+    parenthesis (so "w*x" is an expression even beside a file of that name, and
+    a 300-character expression is parsed, not opened); otherwise a file when one
+    exists by that name, or when it has a path separator and no --set values
+    ("w/x" with --set is a division).
+    """
+    if target.endswith(".toml"):
+        return True
+    if any(character in _EXPRESSION_CHARACTERS for character in target):
+        return False
+    try:
+        if Path(target).is_file():
+            return True
+    except OSError:  # a name too long to be a file is not one
+        return False
+    return not has_values and ("/" in target or "\\" in target)
 
 
 def _format_for(args) -> str:
@@ -138,7 +163,7 @@ def _explanation(args, target: str) -> Explanation:
         return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
                                detail=getattr(args, "detail", "auto"), optimizer=getattr(args, "optimizer", None),
                                exact=getattr(args, "exact", False))
-    except (ProblemError, FormulaSyntaxError) as error:
+    except (ProblemError, FormulaSyntaxError, ExplainTooLarge) as error:
         raise CommandError(str(error)) from None
     except OSError as error:  # from looking the argument up as a file: a name too long, a folder not searchable
         shown = target if len(target) <= 60 else target[:59] + "…"

@@ -16,6 +16,7 @@ from .core import explain, explain_graph
 from .domains import DomainError
 from .explanation import Explanation, GraphvizMissing
 from .graph import trace
+from .limits import check_samples
 from .modes import explain_modes
 from .problems import Problem, ProblemError, builtin_names, expression_problem, load_builtin, load_problem
 from .updates import UpdateRule
@@ -45,6 +46,8 @@ def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, e
         raise ProblemError(f"{problem.source}: [training] mode = {problem.mode!r}: an MLP's data set is explained "
                            "as one batch update at the layer level; for stochastic or mini-batch training of an MLP "
                            "use `chainrule train`, or use mode = \"batch\"")
+    if problem.is_dataset:
+        check_samples(problem.samples, problem.source)
     if problem.is_dataset and problem.kind != "mlp":
         if problem.optimizer != "sgd":
             raise ProblemError("the batch/stochastic/mini-batch narration uses plain gradient descent (sgd)")

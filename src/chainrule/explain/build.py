@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import functional as F
-from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Var, parse
+from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Var, fold, parse
 from ..rules import RULES
 from ..tensor import Tensor, _apply, tensor
 from .problems import EXPRESSION_FUNCTIONS, Problem, ProblemError
@@ -101,25 +101,28 @@ _OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": oper
 
 
 def _evaluate_expression(expr: Expr, tensors: Mapping[str, Tensor]) -> Tensor:
+    """Record ``expr`` on tensors, operands first (a fold, so a 1,000-term sum does not recurse)."""
+    return fold(expr, lambda node, operands: _record(node, operands, tensors))
+
+
+def _record(expr: Expr, operands: list, tensors: Mapping[str, Tensor]):
     if isinstance(expr, Num):
         return expr.value
     if isinstance(expr, Var):
         return tensors[expr.name]
     if isinstance(expr, Neg):
-        return -_as_tensor(_evaluate_expression(expr.operand, tensors))
+        return -_as_tensor(operands[0])
     if isinstance(expr, Bin):
         if expr.op in (">", "<", ">=", "<=", "=="):
             raise ProblemError(f"expression: comparisons ({expr.op}) have no derivative and cannot be explained")
         if expr.op == "@":
             raise ProblemError("expression: '@' needs matrices; expressions work on numbers")
-        left = _evaluate_expression(expr.left, tensors)
-        right = _evaluate_expression(expr.right, tensors)
+        left, right = operands
         if not isinstance(left, Tensor) and not isinstance(right, Tensor):
             return float(Bin(expr.op, Num(left), Num(right)).evaluate({}))
         return _OPERATORS[expr.op](left, right)  # a Python number on either side is fine
     if isinstance(expr, Call):
-        arguments = [_evaluate_expression(a, tensors) for a in expr.args]
-        return _TENSOR_FUNCTIONS[expr.fn](*[_as_tensor(a) for a in arguments])
+        return _TENSOR_FUNCTIONS[expr.fn](*[_as_tensor(a) for a in operands])
     raise ProblemError(f"expression: cannot evaluate {expr!r}")
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autograd import no_grad, unbroadcast
-from ..formula import FUNCTIONS, Bin, Call, Expr, Neg, Num, Var
+from ..formula import FUNCTIONS, Bin, Call, Expr, Num, Var, fold, with_operands
 from ..tensor import Tensor, _apply, _new
 from .domains import check_forward, check_gradients
 from .graph import Graph, Node
@@ -27,9 +27,11 @@ from .updates import UpdateRule
 
 __all__ = ["Derivation", "derive", "replay", "rebuild", "partial", "MAX_PATHS"]
 
-#: Beyond this many paths from the loss to a parameter, the chain rule is shown
-#: as backpropagation's running sums (∂L/∂v for each node) instead of every path.
+#: Beyond this many paths from the loss to a parameter, or paths longer than
+#: MAX_PATH_LENGTH nodes, the chain rule is shown as backpropagation's running
+#: sums (∂L/∂v for each node) instead of every path.
 MAX_PATHS = 4
+MAX_PATH_LENGTH = 12
 #: Tensors with at most this many elements are shown element by element.
 MAX_ELEMENTS = 16
 
@@ -190,26 +192,21 @@ class _Common:
         env = dict(env)
         written: dict[Expr, Var] = {}
 
-        def freeze(expr: Expr) -> Expr:
-            if isinstance(expr, Call):
-                function = FUNCTIONS.get(expr.fn)
-                if function is not None and function.collapse and function.compute is not None:
-                    if expr not in written:
-                        try:
-                            value = expr.evaluate(self.shown)
-                        except KeyError:
-                            return Call(expr.fn, tuple(freeze(a) for a in expr.args))
-                        written[expr] = Var(f"#call{len(written)}")
-                        env[written[expr].name] = self.write(f"{key} {expr.to_text()}", value)
-                    return written[expr]
-                return Call(expr.fn, tuple(freeze(a) for a in expr.args))
-            if isinstance(expr, Bin):
-                return Bin(expr.op, freeze(expr.left), freeze(expr.right))
-            if isinstance(expr, Neg):
-                return Neg(freeze(expr.operand))
-            return expr
+        def freeze(expr: Expr) -> Expr | None:
+            """A call's written number (met outermost first, left to right), or None to look inside."""
+            function = FUNCTIONS.get(expr.fn) if isinstance(expr, Call) else None
+            if function is None or not function.collapse or function.compute is None:
+                return None
+            if expr not in written:
+                try:
+                    value = expr.evaluate(self.shown)
+                except KeyError:
+                    return None
+                written[expr] = Var(f"#call{len(written)}")
+                env[written[expr].name] = self.write(f"{key} {expr.to_text()}", value)
+            return written[expr]
 
-        numeric = freeze(formula)
+        numeric = fold(formula, with_operands, freeze)  # no recursion: a formula may be hundreds of levels deep
         self.call_keys[key] = [f"{key} {call.to_text()}" for call in written]
         return numeric, env
 
@@ -511,16 +508,38 @@ class _ScalarDerivation(_Common):
                           new_parameters)
 
     def _paths_up(self, node: Node, stops: set[int]) -> list[list[Node]]:
-        """Visible paths from ``node`` up to the loss or to the first node in ``stops``: [top, …, node]."""
+        """Visible paths from ``node`` up to the loss or to the first node in ``stops``: [top, …, node].
+
+        Only called where the paths are few and short (see ``_path_counts``).
+        """
         paths = []
-        for consumer in self.graph.visible_consumers(node):
-            if consumer is self.graph.root or id(consumer) in stops:
-                paths.append([consumer, node])
+        root = self.graph.root
+        stack = [[consumer, node] for consumer in reversed(self.graph.visible_consumers(node))]
+        while stack:
+            path = stack.pop()
+            top = path[0]
+            if top is root or id(top) in stops:
+                paths.append(path)
             else:
-                paths.extend(path + [node] for path in self._paths_up(consumer, stops))
-            if len(paths) > MAX_PATHS:
-                break
+                stack.extend([consumer, *path] for consumer in reversed(self.graph.visible_consumers(top)))
         return paths
+
+    def _path_counts(self) -> tuple[dict[int, int], dict[int, int]]:
+        """For every visible node (by index): how many paths lead from it to the loss, and the longest one's nodes.
+
+        Counted from the loss down, once per graph, so deciding how to write the
+        chain rule costs no path enumeration.
+        """
+        counts, longest = {}, {}
+        root = self.graph.root
+        for node in reversed(self.graph.visible):
+            if node is root:
+                counts[node.index], longest[node.index] = 1, 1
+                continue
+            consumers = self.graph.visible_consumers(node)
+            counts[node.index] = sum(counts[c.index] for c in consumers)
+            longest[node.index] = 1 + max((longest[c.index] for c in consumers), default=0)
+        return counts, longest
 
     def _chain_section(self, local_values) -> Section:
         graph, rounding = self.graph, self.rounding
@@ -537,13 +556,19 @@ class _ScalarDerivation(_Common):
         # seed computes ∂L/∂z once and reuses it: such nodes get a line of their own.
         fan_in = {id(n) for n in needs_grad if n.rule is not None
                   and sum(a.tensor.requires_grad for a in graph.arguments(n)) >= 2}
-        if any(len(self._paths_up(p, set())) > MAX_PATHS for p in parameters):
+        counts, longest = self._path_counts()
+
+        def readable(node: Node) -> bool:
+            return counts[node.index] <= MAX_PATHS and longest[node.index] <= MAX_PATH_LENGTH
+
+        if not all(readable(p) for p in parameters):
             fan_in = {id(n) for n in needs_grad if n.rule is not None}  # plain backpropagation
         intermediate = [n for n in reversed(needs_grad) if id(n) in fan_in]
         for node in intermediate + parameters:
             segments = self._paths_up(node, fan_in)
-            full = self._paths_up(node, set())
-            if len(full) == 1 and len(full[0]) == 2 and full[0][0] is graph.root:
+            paths = counts[node.index]
+            full = self._paths_up(node, set()) if readable(node) else None
+            if paths == 1 and graph.root in graph.visible_consumers(node):
                 # Straight from the loss: the local derivative above is already the gradient.
                 self.shown[f"∂L/∂{node.name}"] = local_values[(graph.root.name, node.name)]
                 continue
@@ -569,15 +594,15 @@ class _ScalarDerivation(_Common):
             shown = self.write(f"∂L/∂{node.name}", shown_total)
             self.shown[f"∂L/∂{node.name}"] = shown
             forms = []
-            if len(full) <= MAX_PATHS:
+            if full is not None:
                 forms.append(Form(_sum([self._chain(path) for path in full])))
             segment_form = _sum([self._chain(path) for path in segments])
             if not forms or segment_form.to_text() != forms[0].expr.to_text():
                 forms.append(Form(segment_form))
             forms.append(Form(_sum(number_terms), env))
             note = None
-            if len(full) > 1:
-                note = f"{node.name} reaches the loss along {len(full)} paths, so their products are added."
+            if paths > 1:
+                note = f"{node.name} reaches the loss along {paths} paths, so their products are added."
             section.items.append(Equation("chain" if node.kind == "parameter" else "gradient",
                                           partial(self.top, node.name), forms, float(self.grad_of(node).reshape(())),
                                           shown, rounding.decimals_of(shown), node=node.name, note=note,

@@ -11,6 +11,10 @@ A local derivative between two visible nodes is then the sum, over the folded
 paths between them, of the product of the rule table's formulas along the
 path, simplified: ∂z/∂w1 = 1 · 1 · x1 = x1. Its number comes from the same
 rules' VJPs, so what is shown is what the engine computed.
+
+Every query is answered from tables built once per graph (arguments,
+consumers, expressions, local derivatives), and no walk recurses, so a graph
+of thousands of nodes is read in time proportional to its size.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..formula import Bin, Call, Expr, Num, Var
+from ..formula import Call, Expr, Num, Var, simplified_product, simplified_sum
 from ..rules import Rule
 from ..tensor import Tensor
+from .limits import check_nodes
 
 __all__ = ["Node", "Graph", "trace"]
 
@@ -74,8 +79,19 @@ class Graph:
         self._by_id: dict[int, Node] = {}
         self._collect(root)
         self._assign_kinds_and_visibility()
+        # Visibility is settled: the lists every section walks are made once, not on every question.
+        self._visible = [n for n in self.nodes if n.visible]
+        self._visible_ops = [n for n in self._visible if n.rule is not None]
+        self._parameters = [n for n in self.nodes if n.kind == "parameter"]
+        self._arguments: dict[int, list[Node]] = {n.index: self._visible_arguments(n) for n in self.nodes if n.visible}
+        self._consumers: dict[int, list[Node]] = {n.index: [] for n in self.nodes}
+        for node in self.visible_ops:
+            for argument in self._arguments[node.index]:
+                self._consumers[argument.index].append(node)
         self._assign_names(names or {})
-        self.expressions: dict[int, Expr] = {id(n): self._expression(n) for n in self.visible_ops}
+        self._build_expressions()
+        self.expressions: dict[int, Expr] = {id(n): self._op_expressions[n.index] for n in self.visible_ops}
+        self._locals: dict[int, dict[int, tuple[Expr, float] | None]] = {}
 
     # -- construction ---------------------------------------------------------
     def _collect(self, root: Tensor) -> None:
@@ -94,6 +110,7 @@ class Graph:
                 for parent in reversed(tensor._ctx[1]):
                     if id(parent) not in seen:
                         stack.append((parent, False))
+        check_nodes(len(order))
         for index, tensor in enumerate(order):
             ctx = tensor._ctx
             node = Node(tensor, index, ctx[0] if ctx else None, dict(ctx[2]) if ctx else {})
@@ -102,9 +119,8 @@ class Graph:
         for node in self.nodes:
             if node.tensor._ctx is not None:
                 node.inputs = [self._by_id[id(t)] for t in node.tensor._ctx[1]]
-                for parent in node.inputs:
-                    if node not in parent.consumers:
-                        parent.consumers.append(node)
+                for parent in {id(p): p for p in node.inputs}.values():  # w·w consumes w once
+                    parent.consumers.append(node)
 
     def _assign_kinds_and_visibility(self) -> None:
         for node in self.nodes:
@@ -189,16 +205,16 @@ class Graph:
         return arguments[0] if len(arguments) == 1 else None
 
     def _visible_arguments(self, node: Node) -> list[Node]:
-        found: list[Node] = []
-        for parent in node.inputs:
+        """The visible nodes under ``node``, looking through folded arithmetic, first use first."""
+        found: dict[int, Node] = {}
+        stack = list(reversed(node.inputs))
+        while stack:
+            parent = stack.pop()
             if parent.visible:
-                if parent not in found:
-                    found.append(parent)
+                found.setdefault(parent.index, parent)
             else:
-                for inner in self._visible_arguments(parent):
-                    if inner not in found:
-                        found.append(inner)
-        return found
+                stack.extend(reversed(parent.inputs))
+        return list(found.values())
 
     # -- queries ----------------------------------------------------------------
     def node(self, tensor: Tensor) -> Node:
@@ -210,15 +226,15 @@ class Graph:
 
     @property
     def visible(self) -> list[Node]:
-        return [n for n in self.nodes if n.visible]
+        return self._visible
 
     @property
     def visible_ops(self) -> list[Node]:
-        return [n for n in self.nodes if n.visible and n.rule is not None]
+        return self._visible_ops
 
     @property
     def parameters(self) -> list[Node]:
-        return [n for n in self.nodes if n.kind == "parameter"]
+        return self._parameters
 
     @property
     def is_scalar(self) -> bool:
@@ -231,22 +247,37 @@ class Graph:
 
     def arguments(self, node: Node) -> list[Node]:
         """The visible nodes this visible node's expression is written over."""
-        return self._visible_arguments(node)
+        return self._arguments[node.index]
 
     def visible_consumers(self, node: Node) -> list[Node]:
         """Visible nodes whose expression uses ``node``."""
-        return [n for n in self.visible_ops if node in self.arguments(n)]
+        return self._consumers[node.index]
 
     # -- expressions -------------------------------------------------------------
+    def _build_expressions(self) -> None:
+        """Every operation's expression over visible names, inputs before consumers, each built once."""
+        self._op_expressions: dict[int, Expr] = {}
+        self._simplified: dict[int, Expr] = {}  # id(expression) → simplified, so no subtree is simplified twice
+        for node in self.nodes:
+            if node.rule is None:
+                continue
+            expression = self._expression(node)
+            self._op_expressions[node.index] = expression
+            self._simplified[id(expression)] = self.simplify(expression)
+
+    def simplify(self, expr: Expr) -> Expr:
+        """``expr.simplify()``, reusing what is known of the operations' expressions inside it."""
+        return expr.simplify(self._simplified)
+
     def leaf_expr(self, node: Node) -> Expr:
         if node.visible:
             return Var(node.name)
         if node.rule is None:
             return Num(float(node.value.reshape(())))
-        return self._expression(node)
+        return self._op_expressions[node.index]
 
     def _expression(self, node: Node) -> Expr:
-        """The node's operation written over visible names, arithmetic folded in."""
+        """The node's operation written over visible names, arithmetic folded in (its inputs' are built)."""
         rule = node.rule
         arguments = [self.leaf_expr(parent) for parent in node.inputs]
         if rule.notation is None or rule.variadic:
@@ -278,28 +309,74 @@ class Graph:
         an upstream gradient of one. None when a rule on the way is not
         elementwise (the tensor-level view handles those).
         """
-        total_formula: Expr | None = None
-        total_value = 0.0
-        for path in self._paths(node, argument):
-            formula: Expr = Num(1.0)
-            value = 1.0
-            for consumer, position in path:
-                rule = consumer.rule
-                if not rule.elementwise:
-                    return None
-                local = rule.formula(position)
-                if local is None:
-                    return None
-                formula = Bin("*", formula, self._instantiate(consumer, local))
-                ones = np.ones_like(consumer.value)
-                arrays = [np.asarray(p.value) for p in consumer.inputs]
-                grads = rule.vjp(ones, consumer.value, *arrays, **consumer.attrs)
-                value *= float(np.asarray(grads[position]).sum())
-            total_formula = formula if total_formula is None else Bin("+", total_formula, formula)
-            total_value += value
-        if total_formula is None:
+        if node.index not in self._locals:
+            self._locals[node.index] = self._local_derivatives(node)
+        return self._locals[node.index].get(argument.index)
+
+    def _local_derivatives(self, node: Node) -> dict[int, tuple[Expr, float] | None]:
+        """∂node/∂a for every argument a at once: one walk down the folded arithmetic under ``node``.
+
+        Folded nodes have one consumer each, so the walk is a tree; a path's
+        product is the product down to its consumer times that consumer's
+        factor, and an argument's derivative is the sum of the products of the
+        paths that end at it (w·x + w·y reaches w twice), in the order the
+        paths are met.
+        """
+        totals: dict[int, tuple[Expr, float] | None] = {}
+        # Edges still to follow: (node below, product of the factors down to it or None where a rule on the
+        # way has no scalar formula, their value). Depth first, inputs in order: the order paths are written.
+        stack: list[tuple[Node, Expr | None, float]] = self._edges_below(node, Num(1.0), 1.0)
+        while stack:
+            below, product, value = stack.pop()
+            if below.visible:
+                self._add_path(totals, below.index, product, value)
+            else:
+                stack.extend(self._edges_below(below, product, value))
+        return totals
+
+    def _edges_below(self, consumer: Node, above: Expr | None, value_above: float) -> list:
+        """The edges from ``consumer`` to its inputs, last input first (for a stack), products extended."""
+        factors = self._factors(consumer) if above is not None else None
+        edges = []
+        for position, parent in enumerate(consumer.inputs):
+            if not parent.visible and parent.rule is None:
+                continue  # a folded constant: no path ends there
+            if factors is None or factors[position] is None:
+                edges.append((parent, None, 0.0))
+            else:
+                formula, factor = factors[position]
+                edges.append((parent, simplified_product(above, formula), value_above * factor))
+        edges.reverse()
+        return edges
+
+    @staticmethod
+    def _add_path(totals: dict, key: int, product: Expr | None, value: float) -> None:
+        if key in totals and totals[key] is None:
+            return
+        if product is None:
+            totals[key] = None
+        elif key in totals:
+            formula, total = totals[key]
+            totals[key] = (simplified_sum(formula, product), total + value)
+        else:
+            totals[key] = (product, 0.0 + value)  # as a sum that starts at 0 (−0.0 is 0.0)
+
+    def _factors(self, consumer: Node) -> list[tuple[Expr, float] | None] | None:
+        """Each input's local factor of an elementwise node: (simplified formula, VJP at a gradient of one)."""
+        rule = consumer.rule
+        if not rule.elementwise:
             return None
-        return total_formula.simplify(), total_value
+        ones = np.ones_like(consumer.value)
+        grads = rule.vjp(ones, consumer.value, *[np.asarray(p.value) for p in consumer.inputs], **consumer.attrs)
+        factors = []
+        for position in range(len(consumer.inputs)):
+            local = rule.formula(position)
+            if local is None:
+                factors.append(None)
+            else:
+                factors.append((self.simplify(self._instantiate(consumer, local)),
+                                float(np.asarray(grads[position]).sum())))
+        return factors
 
     def _instantiate(self, node: Node, formula: Expr) -> Expr:
         """A rule's formula with its input names replaced by this node's argument expressions."""
@@ -309,17 +386,6 @@ class Graph:
         mapping.update(self._constants(node))
         mapping["out"] = Var(node.name) if node.visible else self._expression(node)
         return formula.substitute(mapping)
-
-    def _paths(self, node: Node, argument: Node) -> list[list[tuple[Node, int]]]:
-        """Paths from ``node`` down to ``argument`` through folded nodes: [(consumer, input position)]."""
-        paths = []
-        for position, parent in enumerate(node.inputs):
-            if parent is argument:
-                paths.append([(node, position)])
-            elif not parent.visible and parent.rule is not None:
-                for tail in self._paths(parent, argument):
-                    paths.append([(node, position)] + tail)
-        return paths
 
 
 def trace(root: Tensor, names: dict[int, str] | None = None) -> Graph:

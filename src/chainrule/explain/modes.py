@@ -143,6 +143,62 @@ class _Narrator:
         return averaged, exact
 
 
+#: How many samples of a pass (and of each of the first mini-batches) are derived line by line; the
+#: others are one row each of a table. Small data sets, the seed's included, are derived in full.
+SAMPLES_IN_FULL = 10
+BATCHES_IN_FULL = 3
+
+
+def _in_full(position: int) -> bool:
+    """Whether the sample at ``position`` (0-based) of a pass or of a batch is derived line by line."""
+    return position < SAMPLES_IN_FULL
+
+
+class _Summary:
+    """The samples of a pass that are not derived line by line: one table row each.
+
+    Thousands of derivations cannot be read, and writing them takes minutes. A
+    row's gradient is the engine's exact gradient at the weights written in the
+    row, written as a line would write it; its update is the same p − η·g as a
+    written update, so the pass continues from the numbers the row shows.
+    """
+
+    def __init__(self, narrator: _Narrator, with_update: bool):
+        self.narrator = narrator
+        self.with_update = with_update
+        self.rows: list[list[str]] = []
+        self.scratch = Section("", "scratch")  # lines of summarised updates, not shown
+
+    def gradient(self, values: dict, exact_values: dict, index: int) -> tuple[dict, dict]:
+        """(written, exact) gradients of sample ``index`` at the written and at the exact parameters."""
+        problem, names = self.narrator.problem, self.narrator.names
+        at_written = _exact_gradients(problem, values, index)[1]
+        same = all(float(values[k]) == float(exact_values[k]) for k in names)
+        exact = at_written if same else _exact_gradients(problem, exact_values, index)[1]
+        return {k: self.narrator.rounding(at_written[k]) for k in names}, exact
+
+    def row(self, index: int, values: dict, gradients: dict, new_values: dict | None = None) -> None:
+        text = self.narrator.rounding.text
+        cells = [str(index + 1)]
+        if self.with_update:
+            cells += [text(values[k]) for k in self.narrator.names]
+        cells += [text(gradients[k]) for k in self.narrator.names]
+        if new_values is not None:
+            cells += [text(new_values[k]) for k in self.narrator.names]
+        self.rows.append([_minus(cell) for cell in cells])
+
+    def close(self, section: Section) -> None:
+        if not self.rows:
+            return
+        names = self.narrator.names
+        columns = ["sample"] + ([f"{k} at" for k in names] if self.with_update else [])
+        columns += [f"∂Lᵢ/∂{k}" for k in names] + ([f"{k} after" for k in names] if self.with_update else [])
+        caption = ("The other samples, one row each: each gradient is the engine's at the weights in its row, "
+                   "written as a line above would write it"
+                   + ("; each update is p − η·∂Lᵢ/∂p from those numbers." if self.with_update else "."))
+        section.items.append(Table(columns, self.rows, caption=caption))
+
+
 def _minus(text: str) -> str:
     """Typographic minus signs, as in the formulas."""
     return text.replace("-", "−").replace("e−", "e-")
@@ -175,8 +231,16 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
         "Per-sample gradients at the starting parameters", "sample",
         intro="Each sample has its own loss Lᵢ and its own gradient; backpropagation gives each one.",
     )
-    starting = [narrator.sample_gradient(start, start_exact, i, per_sample_section, with_forward=True,
-                                         context=f"sample {i + 1}") for i in range(n)]
+    rest = _Summary(narrator, with_update=False)
+    starting = []
+    for i in range(n):
+        if _in_full(i):
+            starting.append(narrator.sample_gradient(start, start_exact, i, per_sample_section, with_forward=True,
+                                                     context=f"sample {i + 1}"))
+        else:
+            starting.append(rest.gradient(start, start_exact, i))
+            rest.row(i, start, starting[-1][0])
+    rest.close(per_sample_section)
     sections.append(per_sample_section)
 
     results = {}
@@ -196,18 +260,24 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
                                 "the previous update left.")
         hand, exact_values = dict(start), dict(start_exact)
         steps["stochastic"] = []
+        rest = _Summary(narrator, with_update=True)
         for i in range(n):
             context = f"stochastic, sample {i + 1}"
             if i == 0:
                 gradients, exact_gradients = starting[0]
                 section.items.append(Note("Sample 1 at the starting weights: its gradient is the one above."))
-            else:
+            elif _in_full(i):
                 gradients, exact_gradients = narrator.sample_gradient(hand, exact_values, i, section,
                                                                       with_forward=True, context=context)
-            before = exact_values
-            hand, exact_values = narrator.update(section, hand, exact_values, gradients, exact_gradients,
-                                                 f"L{i + 1}", context)
+            else:
+                gradients, exact_gradients = rest.gradient(hand, exact_values, i)
+            before, written = exact_values, hand
+            hand, exact_values = narrator.update(section if _in_full(i) else rest.scratch, hand, exact_values,
+                                                 gradients, exact_gradients, f"L{i + 1}", context)
+            if not _in_full(i):
+                rest.row(i, written, gradients, hand)
             steps["stochastic"].append(_change(before, exact_values))
+        rest.close(section)
         results["stochastic"] = (n, hand, exact_values)
         sections.append(section)
     if "minibatch" in modes:
@@ -224,8 +294,16 @@ def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -
                 section.items.append(Note("The first batch starts at the starting weights: its per-sample "
                                           "gradients are the ones above."))
             else:
-                per_sample = [narrator.sample_gradient(hand, exact_values, i, section, with_forward=True,
-                                                       context=f"{context}, sample {i + 1}") for i in chunk]
+                rest = _Summary(narrator, with_update=False)
+                per_sample = []
+                for position, i in enumerate(chunk):
+                    if _in_full(position) and number <= BATCHES_IN_FULL:
+                        per_sample.append(narrator.sample_gradient(hand, exact_values, i, section, with_forward=True,
+                                                                   context=f"{context}, sample {i + 1}"))
+                    else:
+                        per_sample.append(rest.gradient(hand, exact_values, i))
+                        rest.row(i, hand, per_sample[-1][0])
+                rest.close(section)
             averaged, averaged_exact = narrator.average(section, [g for g, _ in per_sample],
                                                         [e for _, e in per_sample], chunk, f"L_b{number}", context)
             before = exact_values

@@ -137,7 +137,10 @@ def _safe_mathml(markup: str | None, fallback: str) -> str:
             element.tag in _MATHML_TAGS and set(element.attrib) <= _MATHML_ATTRIBUTES
             for element in root.iter() if element is not root
         ):
-            return _tighten(root)
+            try:
+                return _tighten(root)
+            except RecursionError:  # nested deeper than ElementTree writes (hundreds of parentheses): as text
+                pass
     return f"<mtext>{_e(fallback)}</mtext>"
 
 
@@ -228,24 +231,41 @@ def _context_edges(item: dict, graph: dict) -> list[list[str]]:
     node = item.get("node")
     if node is None or item.get("edge"):
         return []
-    edges = [(e["from"], e["to"]) for e in graph.get("edges", [])]
+    leaving, entering = _edge_index(graph.get("edges", []))
     kind = item.get("kind")
     if kind in ("forward", "loss", "check"):
-        return [[a, b] for a, b in edges if b == node]
+        return [[a, b] for a, b in entering.get(node, [])]
     if kind == "gradient":
-        return [[a, b] for a, b in edges if a == node]
+        return [[a, b] for a, b in leaving.get(node, [])]
     if kind == "chain":
         found, frontier, seen = [], [node], {node}
         while frontier:
             current = frontier.pop()
-            for a, b in edges:
-                if a == current:
-                    found.append([a, b])
-                    if b not in seen:
-                        seen.add(b)
-                        frontier.append(b)
+            for a, b in leaving.get(current, []):
+                found.append([a, b])
+                if b not in seen:
+                    seen.add(b)
+                    frontier.append(b)
         return found
     return []
+
+
+_last_edge_index: tuple[list, dict, dict] | None = None
+
+
+def _edge_index(edges: list[dict]) -> tuple[dict, dict]:
+    """The edges leaving and entering each node, in graph order; built once per page, not once per line
+    (a page of thousands of lines over thousands of edges)."""
+    global _last_edge_index
+    if _last_edge_index is None or _last_edge_index[0] is not edges:
+        leaving: dict[str, list] = {}
+        entering: dict[str, list] = {}
+        for edge in edges:
+            pair = (edge["from"], edge["to"])
+            leaving.setdefault(pair[0], []).append(pair)
+            entering.setdefault(pair[1], []).append(pair)
+        _last_edge_index = (edges, leaving, entering)
+    return _last_edge_index[1], _last_edge_index[2]
 
 
 def _equation_html(item: dict, step: int | None, graph: dict) -> str:
@@ -546,8 +566,11 @@ def _graph_svg(graph: dict, walk: Walk, title: str) -> str:
         a, b = str(edge.get("from")), str(edge.get("to"))
         if a in boxes and b in boxes and a != b:
             edges.append((a, b, _EdgeLabel(walk, a, b)))
-    parents = {n: [a for a, b, _ in edges if b == n] for n in order}
-    children = {n: [b for a, b, _ in edges if a == n] for n in order}
+    parents: dict[str, list[str]] = {n: [] for n in order}
+    children: dict[str, list[str]] = {n: [] for n in order}
+    for a, b, _ in edges:  # one pass: a graph of thousands of nodes is not scanned once per node
+        parents[b].append(a)
+        children[a].append(b)
 
     # Depth: longest path from a source (Kahn's order; anything on a cycle stays where it is).
     depth = dict.fromkeys(order, 0)
@@ -588,8 +611,11 @@ def _graph_svg(graph: dict, walk: Walk, title: str) -> str:
     columns: list[list[str]] = [[] for _ in range(max(column_of.values()) + 1)]
     for node in column_of:  # real nodes in graph order, then the placeholders
         columns[column_of[node]].append(node)
-    preds = {n: [a for a, b in layer_edges if b == n] for n in column_of}
-    succs = {n: [b for a, b in layer_edges if a == n] for n in column_of}
+    preds: dict[str, list[str]] = {n: [] for n in column_of}
+    succs: dict[str, list[str]] = {n: [] for n in column_of}
+    for a, b in layer_edges:
+        preds[b].append(a)
+        succs[a].append(b)
 
     # Order within columns: a few barycentre sweeps.
     position = {n: i for column in columns for i, n in enumerate(column)}
