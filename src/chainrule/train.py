@@ -361,10 +361,11 @@ class _Guard:
     """Keeps non-finite numbers out of the parameters: checks each gradient before the optimizer step,
     and each parameter after it, putting back the values from before the step when one went bad.
 
-    It runs at every step, so the common case is made cheap: a sum is finite only when every term
-    is (a NaN or an infinity would carry through), so one sum per array proves all is well, and only
-    when a sum is not finite are the elements looked at. The values before the step are copied into
-    buffers kept from step to step.
+    It runs at every step, so the common case is made cheap: an array's largest and smallest
+    elements are finite only when all of them are (a NaN carries through both), so two reductions
+    per array prove all is well, without the temporary array np.isfinite makes (and without the
+    overflow a sum could meet). The values before the step are copied into buffers kept from step
+    to step.
     """
 
     def __init__(self, model, optimizer, history: History, checkpoint):
@@ -414,21 +415,17 @@ class _Guard:
         return values
 
 
-_add_all = np.add.reduce  # the sum of every element, without ndarray.sum's Python layer
+_largest, _smallest = np.maximum.reduce, np.minimum.reduce
 
 
 def _first_non_finite(arrays: list):
     """None when every element of every array is finite, else the first NaN or infinity found."""
-    total = 0.0
-    for array in arrays:  # (no errstate here: entering one costs more than the sums, on small arrays)
-        total += float(_add_all(array, None)) if isinstance(array, np.ndarray) else float(array)
-    if math.isfinite(total):
-        return None
-    for array in arrays:  # the sum overflowed, or something is not finite: look closer
-        values = np.asarray(array)
-        mask = ~np.isfinite(values)
-        if mask.any():
-            return values[mask].flat[0]
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            if array.size and not (math.isfinite(_largest(array, None)) and math.isfinite(_smallest(array, None))):
+                return array[~np.isfinite(array)].flat[0]
+        elif not math.isfinite(array):
+            return array
     return None
 
 

@@ -87,11 +87,23 @@ def check_target(path) -> None:
         raise PermissionError(errno.EACCES, f"Permission denied (cannot create files in {folder!r})", shown)
 
 
+# The start of the target's name that temporary names carry: short enough that the temporary name
+# stays within the usual limit of 255 bytes a file name has.
+_NAME_PART = 150
+
+
+def _stem(target: Path) -> str:
+    name = target.name
+    while len(name.encode("utf-8", "surrogateescape")) > _NAME_PART:
+        name = name[:-1]
+    return f".{name}{_MARK}"
+
+
 def temporary_files(target) -> list[Path]:
     """The temporary files of writes to ``target`` that exist now (its directory's leftovers included)."""
     target = Path(target)
     try:
-        return sorted(target.parent.glob(f".{_glob_escape(target.name)}{_MARK}*"))
+        return sorted(target.parent.glob(f"{_glob_escape(_stem(target))}*"))
     except OSError:
         return []
 
@@ -127,7 +139,10 @@ def write_file(path, fill: Callable[[BinaryIO], object]) -> Path:
     target = _target_of(path)
     previous = _existing(target, shown)
     _remove_leftovers(target)
-    temporary = target.with_name(f".{target.name}{_MARK}{os.getpid()}-{next(_counter)}")
+    if previous is not None and os.geteuid() != 0 and not os.access(target, os.W_OK):
+        # Replacing is allowed by the folder, but the user protected the file itself: respect that.
+        raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)", shown)
+    temporary = target.with_name(f"{_stem(target)}{os.getpid()}-{next(_counter)}")
     # 0o666 through the umask: a new file gets the mode `open(path, "w")` would give it.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
