@@ -23,7 +23,6 @@ from chainrule.explain import (
     load_builtin,
     load_problem,
 )
-from chainrule.explain.exercises import step_keys, worksheet_markdown
 from chainrule.explain.problems import parse_problem
 from chainrule.formula import FormulaSyntaxError, parse
 
@@ -198,30 +197,6 @@ def test_check_finds_a_planted_wrong_step(tmp_path, capsys):
     good.write_text('problem = "example1"\n[answers]\n"dL/dw" = 0.292\n"w_new" = 0.4708\n', encoding="utf-8")
     assert main(["check", str(good)]) == 0
     assert "All your answers are right" in capsys.readouterr().out
-
-
-def test_worksheet_blanks_round_trip_against_the_solution(tmp_path, capsys):
-    sheet, solution, answers = tmp_path / "sheet.md", tmp_path / "solution.md", tmp_path / "answers.toml"
-    assert main(["worksheet", "example2", "-o", str(sheet), "--solution", str(solution),
-                 "--answers", str(answers)]) == 0
-    text = sheet.read_text(encoding="utf-8")
-    assert "0.292" not in text and "0.5292" not in text  # the numbers are blank
-    explanation = explain_problem(load_builtin("example2"))
-    _, blanks = worksheet_markdown(explanation)
-    keys = [key for key, _, _ in step_keys(explanation)]
-    assert [key for _, key in blanks] == keys
-    for label, key in blanks:
-        assert f"{label} step `{key}`" in text
-    # Filling every blank from the solution passes the check.
-    solution_values = {key: float(eq.shown) for key, eq, _ in step_keys(explanation)}
-    template = answers.read_text(encoding="utf-8")
-    filled = template
-    for key, value in solution_values.items():
-        filled = filled.replace(f'# "{key}" = ', f'"{key}" = {value!r}')
-    answers.write_text(filled, encoding="utf-8")
-    assert main(["check", str(answers)]) == 0
-    assert "All your answers are right" in capsys.readouterr().out
-    assert solution.read_text(encoding="utf-8").startswith("# Example 2")
 
 
 def test_examples_lists_the_builtins(capsys):
@@ -460,19 +435,3 @@ def test_every_activation_and_loss_explains(kind, samples):
                                      "training": {"loss": loss, "lr": 0.1}}, "grid")
             explanation = explain_problem(problem)
             assert explanation.to_text() and explanation.to_markdown() and explanation.to_json()
-
-
-def test_check_numbers_repeated_steps_and_finds_a_mistake_in_the_stochastic_path(tmp_path, capsys):
-    explanation = explain_problem(load_builtin("example3"))
-    keys = step_keys(explanation)
-    names = [key for key, _, _ in keys]
-    assert len(names) == len(set(names)) and "w #3" in names and "∂L2/∂w #2" in names
-    answers = {key: float(eq.shown) for key, eq, _ in keys}
-    answers["w #3"] += 0.05  # the second stochastic update, written down wrong
-    path = tmp_path / "answers.toml"
-    path.write_text('problem = "example3"\n[answers]\n' + "".join(f'"{k}" = {v!r}\n' for k, v in answers.items()),
-                    encoding="utf-8")
-    assert main(["check", str(path)]) == 1
-    out = capsys.readouterr().out
-    assert "first wrong step is 'w #3' (Stochastic gradient descent)" in out
-    assert "0.4708 − 0.1 × (−0.226) = 0.4934" in out

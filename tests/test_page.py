@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from chainrule.explain import explain_problem, expression_problem, load_builtin
+from chainrule.explain.graph_walk import minus, walk_graph
 from chainrule.explain.model import Note
-from chainrule.explain.page import ROOT_CLASS, to_html
+from chainrule.explain.page import ROOT_CLASS, asset, to_html
 from chainrule.explain.problems import parse_problem
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -113,10 +114,13 @@ def test_markup_is_html5_self_contained_and_scoped():
     selectors = _css_selectors(css)
     assert selectors and all(s.startswith("." + ROOT_CLASS) for s in selectors), [
         s for s in selectors if not s.startswith("." + ROOT_CLASS)]
-    # Every equation is MathML with its plain-text fallback.
+    # Every equation is MathML (one <math> per step of the equation, each with its plain-text fallback).
     data = explanation("example1").to_dict()
-    assert html.count('<math display="block"') == len(equations(data))
+    assert html.count('<div class="cr-math">') == len(equations(data))
+    assert html.count("<math ") == html.count('alttext="') >= len(equations(data))
     assert html.count("data-value=") == len(equations(data))
+    # The page's styles and script are the package's asset files, inlined.
+    assert asset("page.css").strip() in html and asset("page.js").strip() in html
 
 
 def test_to_html_is_what_the_explanation_and_repr_give():
@@ -393,7 +397,7 @@ def test_hostile_text_is_escaped(opened):
     assert p.inner_text(".cr-description") == exp.description
     assert '<b>not bold</b> & "quoted"' in p.inner_text(".cr-derivation")
     assert p.locator("img").count() == 0 and p.locator(".cr-derivation b").count() == 0
-    assert p.locator("script").count() == 2  # the JSON and the page's own
+    assert p.locator("script").count() == 3  # the explanation's JSON, the graph's walk and the page's script
     assert '<tspan>w</tspan> & "x"' in p.locator('.cr-node[data-node-id="z"]').text_content()
     assert json.loads(p.locator("#explanation-data").text_content()) == data
     page.clean()
@@ -423,18 +427,325 @@ def test_two_pages_in_one_notebook_keep_to_themselves(opened):
     plain.clean()
 
 
-def test_a_later_pass_writes_its_own_numbers_into_the_graph(opened):
-    """During the check after the update, the loss box shows the new loss, then the first pass again."""
+# ---------------------------------------------------------------------------
+# The graph follows the step (no number in these tests is a literal: they come from the JSON)
+
+
+def steps_of(data: dict) -> list[dict]:
+    return [item for item in equations(data) if item["node"] is not None]
+
+
+def _number(text: str) -> float:
+    return float(text.replace("−", "-"))
+
+
+def folded(walk, index: int) -> dict:
+    """What each slot shows after step ``index`` (-1: before the first), by the walk's own rule."""
+    chosen = {}
+    for step in walk.steps[:index + 1]:
+        chosen.update(dict(step["set"]))
+    shown = {}
+    for key, variants in walk.variants.items():
+        if key not in walk.stepped:
+            shown[key] = variants[walk.first[key]]
+        elif chosen.get(key, -1) >= 0:
+            shown[key] = variants[chosen[key]]
+    return shown
+
+
+def _grads(shown: dict) -> dict:
+    return {json.loads(k)[1]: v for k, v in shown.items() if json.loads(k)[0] == "g"}
+
+
+def _values(shown: dict) -> dict:
+    return {json.loads(k)[1]: v for k, v in shown.items() if json.loads(k)[0] == "v"}
+
+
+@pytest.mark.parametrize("name", ["example1", "example2", "expression", "mlp"])
+def test_walk_reveals_values_and_gradients_as_the_derivation_reaches_them(name):
+    data = explanation(name).to_dict()
+    steps, walk = steps_of(data), walk_graph(data)
+    assert len(walk.steps) == len(steps)
+    assert _grads(folded(walk, -1)) == {} and _values(folded(walk, -1)) == {}
+    assert _grads(folded(walk, 0)) == {}  # the first step gives nothing of the backward pass away
+    first_update = next(i for i, item in enumerate(steps) if item["kind"] == "update")
+    for index, item in enumerate(steps):
+        shown = folded(walk, index)
+        if item["kind"] in ("given", "forward", "loss", "check"):
+            value = _values(shown)[item["node"]]
+            assert (value.content if value.form == "text" else None) in (minus(item["shown_text"]), None)
+        if item["kind"] in ("chain", "gradient"):
+            assert _grads(shown)[item["node"]].label == item["lhs"]["text"]
+        if index < first_update:  # a gradient shows only once a line has reached it
+            for node in _grads(shown):
+                reached = [s for s in steps[:index + 1] if s["kind"] in ("local", "chain", "gradient")]
+                assert reached, (name, index, node)
+    update = steps[first_update]
+    value = _values(folded(walk, first_update))[update["node"]]
+    assert value.new and value.label == "new value"
+    if value.form == "text":
+        assert value.content == minus(update["shown_text"])
+
+
+@pytest.mark.parametrize("name", ["example1", "example2", "expression", "mlp"])
+def test_walk_check_shows_the_new_values_only(name):
+    data = explanation(name).to_dict()
+    steps, walk = steps_of(data), walk_graph(data)
+    checks = [i for i, item in enumerate(steps) if item["kind"] == "check"]
+    assert checks
+    updates = {item["node"]: item for item in steps
+               if item["kind"] == "update" and item["lhs"]["text"].endswith("_new")}
+    ops = {n["id"] for n in data["graph"]["nodes"] if n["kind"] == "op"}
+    for index in checks:
+        shown = folded(walk, index)
+        assert _grads(shown) == {}, "an old gradient during the check"
+        assert not any(json.loads(k)[0] == "e" for k in shown if k in walk.stepped), "an old local derivative"
+        checked = {steps[i]["node"]: steps[i] for i in checks if i <= index}
+        for node, value in _values(shown).items():
+            if node in ops:
+                assert node in checked, f"{node} shows a value of the first pass during the check"
+                if value.form == "text":
+                    assert value.content == minus(checked[node]["shown_text"])
+            if node in updates:
+                assert value.new
+
+
+def test_walk_follows_the_samples_and_weights_of_a_data_set():
+    data = explanation("example3").to_dict()
+    steps, walk = steps_of(data), walk_graph(data)
+    table = next(item for s in data["sections"] for item in s["items"] if item["type"] == "table")
+    assert "sample 1 at the starting weights" in walk.static_caption
+    seen_contexts = set()
+    forward_values = {}
+    for index, item in enumerate(steps):
+        shown, caption = _values(folded(walk, index)), walk.steps[index]["caption"]
+        if item["context"] is None:
+            continue
+        seen_contexts.add(item["context"])
+        assert caption.startswith(item["context"])
+        for name, at in item["at"].items():
+            written = shown[name]
+            if item["kind"] == "update" and item["node"] == name:
+                assert written.new and _number(written.content) == pytest.approx(item["shown"])
+            else:
+                assert _number(written.content) == pytest.approx(at), (index, caption)
+                assert f"{name} = {written.content}" in caption
+        if item["sample"] is not None:
+            row = dict(part.split(" = ") for part in table["rows"][item["sample"] - 1][1].split(", "))
+            for name, text in row.items():
+                assert _number(shown[name].content) == pytest.approx(_number(text))
+        if item["kind"] in ("forward", "loss") and item["context"]:
+            forward_values[(item["context"], item["node"])] = item["shown_text"]
+        if item["kind"] == "chain" and item["sample"] not in (None, 1):
+            # Another sample's values are its own forward pass's, never sample 1's.
+            for name in {"z", "ŷ"} & set(shown):
+                expected = forward_values.get((item["context"], name))
+                assert expected is not None and shown[name].content == expected, (name, item["context"])
+    assert {"batch", "stochastic, sample 2", "minibatch, batch 1"} <= seen_contexts
+
+
+_VISIBLE = """() => {
+    const visible = el => getComputedStyle(el).display !== 'none';
+    const out = {nodes: {}, edges: {}, caption: document.querySelector('.cr-graph-caption').textContent};
+    document.querySelectorAll('.cr-node[data-node-id]').forEach(node => {
+        const on = [...node.querySelectorAll('.cr-variant')].filter(visible);
+        const text = cls => { const v = on.find(v => v.querySelector(cls)); return v ? v.textContent : null; };
+        out.nodes[node.getAttribute('data-node-id')] = {
+            value: text('.cr-val'), grad: text('.cr-grad'), updated: node.classList.contains('cr-updated')};
+    });
+    document.querySelectorAll('.cr-edge-label').forEach(label => {
+        const on = [...label.querySelectorAll('.cr-variant')].filter(visible);
+        if (on.length) out.edges[label.getAttribute('data-from') + '→' + label.getAttribute('data-to')] =
+            on.map(v => v.textContent).join(' ');
+    });
+    return out;
+}"""
+
+
+def _shown_number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    return _number(text.split(" = ")[-1].strip())
+
+
+def test_page_graph_follows_the_step(opened):
     exp = explanation("example1")
-    steps = [item for item in equations(exp.to_dict()) if item["node"] is not None]
-    page = opened(exp.to_html(), "later-pass")
+    data = exp.to_dict()
+    steps = steps_of(data)
+    page = opened(exp.to_html(), "follows")
     p = page.page
-    loss_box = '.cr-node[data-node-id="L"]'
-    assert "0.387" in p.locator(loss_box).text_content()
-    last_check = max(i for i, item in enumerate(steps) if item["kind"] == "check" and item["node"] == "L")
-    for _ in range(last_check + 1):
+    before = p.evaluate(_VISIBLE)
+    assert all(n["value"] is None and n["grad"] is None for n in before["nodes"].values())
+    checks = [i for i, item in enumerate(steps) if item["kind"] == "check"]
+    update = next(i for i, item in enumerate(steps) if item["kind"] == "update")
+    for index, item in enumerate(steps):
         p.click("#next")
-    assert "0.379" in p.locator(loss_box).text_content()
+        graph = p.evaluate(_VISIBLE)
+        if index == 0:
+            assert all(n["grad"] is None for n in graph["nodes"].values()), "a gradient at the first step"
+            assert not graph["edges"]
+        if item["kind"] in ("forward", "loss", "given"):
+            assert _shown_number(graph["nodes"][item["node"]]["value"]) == _number(item["shown_text"])
+            assert all(n["grad"] is None for n in graph["nodes"].values())
+        if item["kind"] == "chain":
+            assert _shown_number(graph["nodes"][item["node"]]["grad"]) == _number(item["shown_text"])
+        if index == update:
+            w = graph["nodes"][item["node"]]
+            assert w["updated"] and "new value" in w["value"]
+            assert _shown_number(w["value"]) == _number(item["shown_text"])
+        if index in checks:
+            assert all(n["grad"] is None for n in graph["nodes"].values()), "an old gradient in the check"
+            assert not graph["edges"]
+            checked = {steps[i]["node"]: _number(steps[i]["shown_text"]) for i in checks if i <= index}
+            for node, shown in graph["nodes"].items():
+                kind = next(n["kind"] for n in data["graph"]["nodes"] if n["id"] == node)
+                if kind == "op":
+                    assert _shown_number(shown["value"]) == checked.get(node), node
+            assert _shown_number(graph["nodes"][steps[update]["node"]]["value"]) == _number(steps[update]["shown_text"])
     p.click("#reset")
-    assert "0.387" in p.locator(loss_box).text_content() and "0.379" not in p.locator(loss_box).text_content()
+    assert p.evaluate(_VISIBLE)["nodes"] == before["nodes"]
     page.clean()
+
+
+def test_page_graph_shows_the_current_sample_and_weights(opened):
+    exp = explanation("example3")
+    data = exp.to_dict()
+    steps = steps_of(data)
+    index = next(i for i, item in enumerate(steps)
+                 if item["context"] == "stochastic, sample 2" and item["kind"] == "chain")
+    item = steps[index]
+    page = opened(exp.to_html(), "samples")
+    p = page.page
+    assert "sample 1 at the starting weights" not in p.evaluate(_VISIBLE)["caption"]  # JS on: the start caption
+    for _ in range(index + 1):
+        p.click("#next")
+    graph = p.evaluate(_VISIBLE)
+    assert graph["caption"].startswith("stochastic, sample 2")
+    assert _shown_number(graph["nodes"]["w"]["value"]) == pytest.approx(item["at"]["w"])
+    assert f"w = {graph['nodes']['w']['value'].split(' = ')[-1]}" in graph["caption"]
+    assert _shown_number(graph["nodes"]["w"]["grad"]) == _number(item["shown_text"])
+    table = next(item for s in data["sections"] for item in s["items"] if item["type"] == "table")
+    sample_2 = dict(part.split(" = ") for part in table["rows"][1][1].split(", "))
+    for name, text in sample_2.items():  # the inputs of sample 2, from the sample table
+        assert _shown_number(graph["nodes"][name]["value"]) == _number(text)
+    for node in ("z", "ŷ"):  # this sample's own forward pass, as written in its lines (never sample 1's)
+        written = next(i["shown_text"] for i in steps[:index] if i["context"] == item["context"]
+                       and i["kind"] == "forward" and i["node"] == node)
+        assert _shown_number(graph["nodes"][node]["value"]) == _number(written)
+    p.click("#next")  # its update
+    graph = p.evaluate(_VISIBLE)
+    assert steps[index + 1]["kind"] == "update"
+    assert graph["nodes"]["w"]["updated"]
+    assert _shown_number(graph["nodes"]["w"]["value"]) == _number(steps[index + 1]["shown_text"])
+    page.clean()
+    # Without the script: the graph's own pass, and the caption says which.
+    static = opened(exp.to_html(), "samples-nojs", javascript=False)
+    graph = static.page.evaluate(_VISIBLE)
+    assert graph["caption"].startswith("sample 1 at the starting weights")
+    node_w = next(n for n in data["graph"]["nodes"] if n["id"] == "w")
+    assert _shown_number(graph["nodes"]["w"]["value"]) == pytest.approx(node_w["value"])
+    static.clean()
+
+
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+_LAYOUT = """() => {
+    const stage = document.querySelector('.cr-stage').getBoundingClientRect();
+    const panel = document.querySelector('.cr-graph-panel');
+    const maths = [...document.querySelectorAll('.cr-math')].map(el => ({
+        scroll: el.scrollWidth, client: el.clientWidth, overflow: getComputedStyle(el).overflowX,
+        right: el.getBoundingClientRect().right}));
+    return {stage: stage.height, panelShown: panel.getBoundingClientRect().height > 0,
+            page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth, maths};
+}"""
+
+
+def test_graph_panel_fits_a_laptop_screen_and_collapses(opened):
+    exp = explanation("example2")
+    page = opened(exp.to_html(), "laptop", viewport=LAPTOP)
+    p = page.page
+    p.click("#next")
+    layout = p.evaluate(_LAYOUT)
+    assert layout["stage"] <= 0.4 * LAPTOP["height"] + 0.5 and layout["panelShown"]
+    p.click("#graph-toggle")
+    collapsed = p.evaluate(_LAYOUT)
+    assert not collapsed["panelShown"] and collapsed["stage"] < layout["stage"]
+    assert p.get_attribute("#graph-toggle", "aria-expanded") == "false"
+    p.click("#next")
+    p.click("#next")
+    assert not p.evaluate(_LAYOUT)["panelShown"], "stepping reopened the collapsed graph"
+    assert p.inner_text(".cr-graph-caption")  # the caption stays
+    p.click("#graph-toggle")
+    assert p.evaluate(_LAYOUT)["panelShown"] and p.get_attribute("#graph-toggle", "aria-expanded") == "true"
+    page.clean()
+
+
+@pytest.mark.parametrize("name", ["example1", "example3", "mlp"])
+def test_every_equation_is_readable_on_a_phone(opened, name):
+    exp = explanation(name)
+    page = opened(exp.to_html(), f"phone-{name}", viewport=PHONE)
+    layout = page.page.evaluate(_LAYOUT)
+    assert layout["page"] <= layout["window"], "the page scrolls sideways"
+    for number, math_box in enumerate(layout["maths"]):
+        assert math_box["right"] <= PHONE["width"] + 0.5, number
+        if math_box["scroll"] > math_box["client"] + 1:  # too wide even wrapped: it must scroll inside its box
+            assert math_box["overflow"] in ("auto", "scroll"), number
+    assert layout["stage"] <= 0.4 * PHONE["height"] + 0.5
+    page.clean()
+
+
+SHOTS = os.environ.get("CHAINRULE_SHOTS")  # a folder: keep the screenshots there (docs/ for the README's)
+
+
+@pytest.mark.parametrize("name,viewport", [("example1", LAPTOP), ("example1", PHONE), ("example3", LAPTOP),
+                                           ("example3", PHONE)])
+def test_screenshots_at_a_backward_step_and_at_the_update(opened, tmp_path, name, viewport):
+    exp = explanation(name)
+    steps = steps_of(exp.to_dict())
+    backward = next(i for i, item in enumerate(steps) if item["kind"] == "chain")
+    update = next(i for i, item in enumerate(steps) if item["kind"] == "update" and i > backward)
+    if name == "example3":  # a later sample, at the weights its stochastic update starts from
+        backward = next(i for i, item in enumerate(steps) if item["context"] == "stochastic, sample 2")
+        update = backward + 1
+    page = opened(exp.to_html(), f"shot-{name}", viewport=viewport)
+    p = page.page
+    folder = Path(SHOTS) if SHOTS else tmp_path
+    device = "phone" if viewport is PHONE else "laptop"
+    for _ in range(backward + 1):
+        p.click("#next")
+    for label, index in (("backward", backward), ("update", update)):
+        while _state(p)["steps"] != [str(index)]:
+            p.click("#next")
+        shot = folder / f"{name}-{device}-{label}.png"
+        p.screenshot(path=str(shot))
+        assert _png_size(shot) == (viewport["width"], viewport["height"])
+        assert 20_000 < shot.stat().st_size < 300_000
+    page.clean()
+
+
+# ---------------------------------------------------------------------------
+# The picture (DOT, and through Graphviz SVG/PNG)
+
+
+def test_picture_of_a_data_set_says_it_shows_sample_1_at_the_starting_weights():
+    exp = explanation("example3")
+    dot = exp.to_dot()
+    given_w = next(item for item in equations(exp.to_dict()) if item["kind"] == "given" and item["node"] == "w")
+    assert "sample 1 at the starting weights" in dot
+    assert f"w = {minus(given_w['shown_text'])}" in dot.split("labelloc")[0]
+    assert "sample 1" not in explanation("example1").to_dot()  # one example, one pass: nothing to say
+
+
+def test_picture_writes_matrices_row_by_row_under_their_shape():
+    exp = explanation("mlp")
+    dot = exp.to_dot()
+    node = next(n for n in exp.to_dict()["graph"]["nodes"] if n["id"] == "W1")
+    rows, columns = len(node["value"]), len(node["value"][0])
+    label = next(line for line in dot.splitlines() if line.strip().startswith('"W1" ['))
+    assert f"value ({rows}×{columns}) =" in label
+    cells = re.findall(r"<td align=\"left\">\[([^\]<]*)\]</td>", label)
+    assert len(cells) == rows and all(len(cell.split(", ")) == columns for cell in cells)
+    assert [_number(c) for c in cells[0].split(", ")] == pytest.approx(node["value"][0], abs=1e-3)
+    if shutil.which("dot"):
+        assert f"value ({rows}×{columns}) =" in exp.to_svg()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import html
 from pathlib import Path
 
 from ..explain import (
@@ -16,7 +15,6 @@ from ..explain import (
     load_builtin,
     load_problem,
 )
-from ..explain.exercises import answers_template, check_answers, load_answers, worksheet_markdown
 from ..explain.problems import LOSSES
 from ..formula import FormulaSyntaxError
 from .common import CommandError, finite_number, use_color, write_output
@@ -55,18 +53,9 @@ def register(subparsers) -> None:
     examples = subparsers.add_parser("examples", help="list the built-in examples")
     examples.set_defaults(run=run_examples)
 
-    check = subparsers.add_parser("check", help="check hand-computed answers and find the first wrong step")
-    check.add_argument("answers", metavar="ANSWERS.toml")
-    check.set_defaults(run=run_check)
+    from .exercises_cmd import register as register_exercises
 
-    worksheet = subparsers.add_parser("worksheet", help="an exercise sheet with the numbers blanked")
-    worksheet.add_argument("target", metavar="example1|example2|example3|FILE.toml")
-    worksheet.add_argument("--format", "-f", choices=("markdown", "html"), default="markdown")
-    worksheet.add_argument("--output", "-o", metavar="PATH", help="the worksheet (default: the terminal)")
-    worksheet.add_argument("--solution", metavar="PATH", help="also write the full solution here")
-    worksheet.add_argument("--answers", metavar="PATH", help="also write an answers file to fill in for check")
-    worksheet.add_argument("--precision", type=_decimals, metavar="N")
-    worksheet.set_defaults(run=run_worksheet)
+    register_exercises(subparsers)  # check and worksheet
 
 
 def _positive(text: str) -> float:
@@ -191,42 +180,3 @@ def run_examples(args) -> int:
             print(f"  {name}")
     print("\nTry: chainrule explain example1   (or --format markdown|json|html|svg)")
     return 0
-
-
-def run_check(args) -> int:
-    try:
-        reference, answers = load_answers(args.answers)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
-    if reference not in builtin_names():
-        candidate = Path(args.answers).parent / reference
-        reference = str(candidate) if candidate.exists() else reference
-    explanation = _explanation(argparse.Namespace(precision=None), reference)
-    result = check_answers(explanation, answers)
-    print(result.report())
-    return 0 if result.ok else 1
-
-
-def run_worksheet(args) -> int:
-    explanation = _explanation(args, args.target)
-    sheet, _ = worksheet_markdown(explanation)
-    if args.format == "html":
-        content = _markdown_page(explanation.title, sheet)
-        solution = explanation.to_html()
-    else:
-        content, solution = sheet, explanation.to_markdown()
-    write_output(content, args.output)
-    if args.solution:
-        write_output(solution, args.solution)
-    if args.answers:
-        write_output(answers_template(args.target, explanation), args.answers)
-    return 0
-
-
-def _markdown_page(title: str, markdown: str) -> str:
-    """A plain printable page for a worksheet (LaTeX stays as source, for pen and paper)."""
-    body = html.escape(markdown)
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font:16px/1.6 Georgia,serif;max-width:46em;margin:2em auto;padding:0 1em}"
-            "pre{white-space:pre-wrap}</style></head>"
-            f"<body><pre>{body}</pre></body></html>\n")

@@ -133,6 +133,26 @@ class _Common:
         """Write a computed value down, with the extra digits refinement gave it (see ``_refined``)."""
         return self.rounding.computed(value, more=self.more.get(key, 0))
 
+    def _hand_forward(self, written: dict) -> dict:
+        """Every visible step's value, computed from the written numbers (``written``, by name) and written down.
+
+        The line shows every call (σ(0.5)), so its value follows from the written numbers alone; it is
+        computed by the engine's own rules (stable where a formula is not, such as ln(1 − σ(34))).
+        """
+        values: dict[int, object] = {}
+        found: dict[str, object] = {}
+        for node in self.graph.nodes:
+            if node.rule is None:
+                values[node.index] = written.get(node.name, node.value) if node.visible else node.value
+                continue
+            raw = node.rule.forward(*[np.asarray(values[p.index], dtype=float) for p in node.inputs],
+                                    **node.attrs)
+            if node.visible:
+                raw = self.write(node.name, float(np.asarray(raw).reshape(())))
+                found[node.name] = raw
+            values[node.index] = raw
+        return found
+
     def _written_calls(self, formula: Expr, env: dict, key: str) -> tuple[Expr, dict]:
         """σ(z)(1 − σ(z)) with each call written down as a number first (0.622 × (1 − 0.622)),
         as a person computes it; the calls' numbers count as inputs of the line ``key``."""
@@ -269,9 +289,10 @@ class _Common:
             for node in self.graph.parameters:
                 if node.visible and f"{node.name}_new" in self.shown:
                     env[node.name] = self.shown[f"{node.name}_new"]
+            hand = self._hand_forward(env)
             for node in self.graph.visible_ops:
                 expression = self.graph.expression(node)
-                shown = self.write(node.name, expression.evaluate(env))
+                shown = hand[node.name]
                 numbers_env = {k: env[k] for k in expression.names() if k in env}
                 section.items.append(Equation(
                     "check", Var(node.name), [Form(expression), Form(expression, numbers_env, collapse=False)],
@@ -372,6 +393,13 @@ class _ScalarDerivation(_Common):
                 self.more[key] = self.more.get(key, 0) + 1
             self.shown = {}
             derivation = self._build_once()
+        for section in derivation.sections:  # beyond the digits a hand can carry: show the exact value
+            for equation in section.equations():
+                if equation.kind != "update" and equation.inputs and _misleading(equation) \
+                        and float(equation.shown) == 0:
+                    equation.shown = self.rounding.computed(float(equation.value), more=1)
+                    equation.note = ("too small to carry by hand from the rounded numbers on this line (they "
+                                     "cancel), so the exact value is shown")
         return derivation
 
     def _build_once(self) -> Derivation:
@@ -379,11 +407,11 @@ class _ScalarDerivation(_Common):
         sections = [self.given_section()]
         forward = Section("Forward pass", "forward")
         root = graph.root
+        hand = self._hand_forward(self.shown)
         for node in graph.visible_ops:
             expression = graph.expression(node)
             env = {name: self.shown[name] for name in expression.names() if name in self.shown}
-            # The line shows every call (σ(0.5)), so its value is computed from the written numbers alone.
-            shown = self.write(node.name, expression.evaluate(self.shown))
+            shown = hand[node.name]
             self.shown[node.name] = shown
             equation = Equation("loss" if node is root else "forward", Var(node.name),
                                 [Form(expression), Form(expression, env, collapse=False)],

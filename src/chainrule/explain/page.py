@@ -27,13 +27,16 @@ from __future__ import annotations
 import json
 import math
 from html import escape
+from importlib import resources
+from string import Template
 from xml.etree import ElementTree
 
 import numpy as np
 
+from .graph_walk import Shown, Walk, minus, slot_key, walk_graph
 from .model import format_value
 
-__all__ = ["to_html", "ROOT_CLASS"]
+__all__ = ["to_html", "asset", "ROOT_CLASS"]
 
 ROOT_CLASS = "chainrule-explanation"
 
@@ -64,11 +67,6 @@ def _e(text) -> str:
     return escape("" if text is None else str(text), quote=True)
 
 
-def _minus(text: str) -> str:
-    """A typographic minus in a number written for display (−0.5, 1e−05)."""
-    return text.replace("-", "−")
-
-
 def _clean(value):
     """JSON-safe: NaN and infinities become strings, numpy scalars and arrays plain Python."""
     if isinstance(value, dict):
@@ -96,15 +94,6 @@ def _script_json(value) -> str:
     text = json.dumps(_clean(value), ensure_ascii=False, indent=1)
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def _number_text(value, decimals: int) -> str:
-    if isinstance(value, str):
-        return value
-    try:
-        return format_value(float(value), decimals)
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def _as_array(value):
@@ -186,22 +175,30 @@ def _result_mathml(item: dict) -> str:
 
 
 def _equation_mathml(item: dict) -> str:
+    """The equation as MathML, one ``<math>`` per step of the equation (``lhs``, ``= form``, …, ``= result``),
+    so that on a narrow screen it wraps between the steps, as one would write it by hand, instead of running off
+    the screen."""
     lhs = item.get("lhs") or {}
     forms = item.get("forms") or []
     relation = item.get("relation") or "="
-    parts = [_safe_mathml(lhs.get("mathml"), lhs.get("text", "")), f"<mo>{_e(relation)}</mo>"]
+    chunks = [(_safe_mathml(lhs.get("mathml"), lhs.get("text", "")), lhs.get("text", ""))]
     for number, form in enumerate(forms):
-        if number:
-            parts.append("<mo>=</mo>")
-        parts.append(_safe_mathml(form.get("mathml"), form.get("text", "")))
+        chunks.append((_relation_mo(relation if number == 0 else "=")
+                       + _safe_mathml(form.get("mathml"), form.get("text", "")),
+                       f"{relation if number == 0 else '='} {form.get('text', '')}"))
     # The text form appends the result unless the last form already reads as it: do the same.
     written = f"{lhs.get('text', '')} {relation} " + " = ".join(form.get("text", "") for form in forms)
     if not forms or item.get("text") != written:
-        if forms:
-            parts.append("<mo>=</mo>")
-        parts.append(_result_mathml(item))
-    return (f'<math display="block" alttext="{_e(item.get("text", ""))}"><mrow>'
-            + "".join(parts) + "</mrow></math>")
+        chunks.append((_relation_mo("=" if forms else relation) + _result_mathml(item),
+                       f"{'=' if forms else relation} {item.get('shown_text', '')}"))
+    return "".join(f'<math class="cr-part" displaystyle="true" alttext="{_e(text)}"><mrow>{markup}</mrow></math>'
+                   for markup, text in chunks)
+
+
+def _relation_mo(relation: str) -> str:
+    # At the start of a <math> the operator would be spaced as a prefix; the gap between the parts is the space
+    # before it, so only the space after it is set.
+    return f'<mo lspace="0" rspace="0.2778em">{_e(relation)}</mo>'
 
 
 # ---------------------------------------------------------------------------
@@ -216,7 +213,7 @@ def _step_label(item: dict) -> str:
     lhs = (item.get("lhs") or {}).get("text", "")
     shown = str(item.get("shown_text", ""))
     relation = item.get("relation") or "="
-    return f"{lhs} {relation} {_minus(shown)}" if len(shown) <= 40 else lhs
+    return f"{lhs} {relation} {minus(shown)}" if len(shown) <= 40 else lhs
 
 
 def _context_edges(item: dict, graph: dict) -> list[list[str]]:
@@ -341,67 +338,32 @@ def _text_width(text: str, size: float) -> float:
     return width * size
 
 
-def _display_value(value, decimals: int):
-    """("text", str) | ("matrix", rows of str) | ("summary", [str, str]) | None."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return "text", value
-    if not isinstance(value, list):
-        return "text", _minus(_number_text(value, decimals))
-    array = _as_array(value)
-    if array is None:
-        return "text", str(value)
-    if array.ndim <= 2 and array.size and (array.ndim < 2 or array.shape[0] <= 5) and array.shape[-1] <= 4:
-        rows = array.reshape(1, -1) if array.ndim == 1 else array
-        return "matrix", [[_minus(format_value(v, decimals)) for v in row] for row in rows]
-    if array.size == 0:
-        return "text", "[]"
-    finite = array[np.isfinite(array)]
-    if finite.size == 0:
-        return "summary", [_shape_text(array.shape)]
-    return "summary", [
-        f"{_shape_text(array.shape)}, mean {_minus(format_value(finite.mean(), decimals))}",
-        f"from {_minus(format_value(finite.min(), decimals))} to {_minus(format_value(finite.max(), decimals))}",
-    ]
-
-
 class _Box:
-    def __init__(self, node: dict, decimals: int):
+    """A node's box: its name and kind, its expression, then its value and gradient slots.
+
+    Each slot holds every variant the steps can show (see ``graph_walk``), drawn at the same place; the box is
+    sized for the largest, so that nothing moves while stepping."""
+
+    def __init__(self, node: dict, walk: Walk):
         self.node = node
         self.id = str(node["id"])
         self.kind = "loss" if node.get("is_loss") else str(node.get("kind", "op"))
-        self.dummy = False
-        grad = node.get("grad_shown") if node.get("grad_shown") is not None else node.get("grad")
-        self.value = _display_value(node.get("value"), decimals)
-        self.grad = _display_value(grad, decimals)
-        # (class, label, display) rows; the width and height follow.
+        self.slots = []  # (class, key, variants, first variant, stepped)
+        for cls, kind in (("cr-val", "v"), ("cr-grad", "g")):
+            key = slot_key(kind, self.id)
+            if walk.variants.get(key):
+                self.slots.append((cls, key, walk.variants[key], walk.first.get(key), key in walk.stepped))
         tag = _KIND_LABELS.get(self.kind, self.kind)
         width = _text_width(self.id, _TITLE_FONT) + (_text_width(tag, 10) + 14 if tag else 0)
         height = _PAD_Y + 20
         if node.get("expression"):
-            width = max(width, _text_width("= " + _minus(str(node["expression"])), _FONT))
+            width = max(width, _text_width("= " + minus(str(node["expression"])), _FONT))
             height += _LINE
-        for label, shown in (("value", self.value), (f"∂L/∂{self.id}", self.grad)):
-            if shown is None:
-                continue
-            form, content = shown
-            if form == "text":
-                width = max(width, _text_width(f"{label} = {content}", _FONT))
-                height += _LINE
-            elif form == "summary":
-                width = max(width, _text_width(label, _FONT) + 8, *(_text_width(t, _FONT) + 8 for t in content))
-                height += _LINE * (1 + len(content))
-            else:
-                columns = self._matrix_columns(content)
-                width = max(width, _text_width(label, _FONT), sum(columns) + 10 * (len(columns) - 1) + 30)
-                height += _LINE * (1 + len(content)) + 2
+        for _cls, _key, variants, _first, _stepped in self.slots:
+            width = max([width] + [_variant_width(shown) for shown in variants])
+            height += max(_variant_height(shown) for shown in variants)
         self.width = math.ceil(width + 2 * _PAD_X)
         self.height = math.ceil(height + _PAD_Y - 4)
-
-    @staticmethod
-    def _matrix_columns(rows) -> list[float]:
-        return [max(_text_width(row[c], _FONT) for row in rows) for c in range(len(rows[0]))]
 
     def title_text(self) -> str:
         parts = [self.id]
@@ -427,44 +389,69 @@ class _Box:
         if self.node.get("expression"):
             line_y += _LINE
             out.append(f'<text class="cr-expr" x="{_PAD_X}" y="{line_y:.1f}">= '
-                       f'{_e(_minus(str(self.node["expression"])))}</text>')
-        for cls, label, shown in (("cr-val", "value", self.value), ("cr-grad", f"∂L/∂{self.id}", self.grad)):
-            if shown is None:
-                continue
-            form, content = shown
-            if form == "text":
-                line_y += _LINE
-                out.append(f'<text class="{cls}" x="{_PAD_X}" y="{line_y:.1f}"><tspan class="cr-k">{_e(label)}'
-                           f'</tspan> = {_e(content)}</text>')
-                continue
-            line_y += _LINE
-            out.append(f'<text class="{cls}" x="{_PAD_X}" y="{line_y:.1f}"><tspan class="cr-k">{_e(label)}'
-                       f'</tspan>{" =" if form == "matrix" else ""}</text>')
-            if form == "summary":
-                for text in content:
-                    line_y += _LINE
-                    out.append(f'<text class="{cls}" x="{_PAD_X + 8}" y="{line_y:.1f}">{_e(text)}</text>')
-                continue
-            columns = self._matrix_columns(content)
-            top = line_y + 5
-            left = _PAD_X + 6
-            right = left + sum(columns) + 10 * (len(columns) - 1) + 12
-            for row in content:
-                line_y += _LINE
-                cell_x = left + 6
-                cells = []
-                for text, column in zip(row, columns):
-                    cell_x += column
-                    cells.append(f'<tspan x="{cell_x:.1f}">{_e(text)}</tspan>')
-                    cell_x += 10
-                out.append(f'<text class="{cls} cr-matrix" y="{line_y:.1f}" text-anchor="end">'
-                           + "".join(cells) + "</text>")
-            bottom = line_y + 5
-            out.append(f'<path class="cr-bracket" d="M{left + 3:.1f},{top:.1f} h-3 V{bottom:.1f} h3 '
-                       f'M{right - 3:.1f},{top:.1f} h3 V{bottom:.1f} h-3"/>')
-            line_y += 2
+                       f'{_e(minus(str(self.node["expression"])))}</text>')
+        for cls, key, variants, first, stepped in self.slots:
+            for number, shown in enumerate(variants):
+                classes = ["cr-variant"] + (["cr-first"] if number == first else []) \
+                    + ([] if stepped else ["cr-on"]) + (["cr-new"] if shown.new else [])
+                out.append(f'<g class="{" ".join(classes)}" data-slot="{_e(key)}" data-variant="{number}">'
+                           f"{_variant_svg(cls, shown, line_y)}</g>")
+            line_y += max(_variant_height(shown) for shown in variants)
         out.append("</g>")
         return "".join(out)
+
+
+def _variant_height(shown: Shown) -> float:
+    if shown.form == "summary":
+        return _LINE * (1 + len(shown.content))
+    if shown.form == "matrix":
+        return _LINE * (1 + len(shown.content)) + 2
+    return _LINE
+
+
+def _matrix_columns(rows) -> list[float]:
+    return [max(_text_width(row[c], _FONT) for row in rows) for c in range(len(rows[0]))]
+
+
+def _variant_width(shown: Shown) -> float:
+    if shown.form == "summary":
+        return max([_text_width(shown.label, _FONT) + 8] + [_text_width(t, _FONT) + 8 for t in shown.content])
+    if shown.form == "matrix":
+        columns = _matrix_columns(shown.content)
+        return max(_text_width(f"{shown.label} =", _FONT), sum(columns) + 10 * (len(columns) - 1) + 30)
+    return _text_width(f"{shown.label} = {shown.content}", _FONT)
+
+
+def _variant_svg(cls: str, shown: Shown, line_y: float) -> str:
+    """One variant of a slot, drawn from just below ``line_y`` (the baseline of the line above it)."""
+    line_y += _LINE
+    label = f'<tspan class="cr-k">{_e(shown.label)}</tspan>'
+    if shown.form == "text":
+        return f'<text class="{cls}" x="{_PAD_X}" y="{line_y:.1f}">{label} = {_e(shown.content)}</text>'
+    out = [f'<text class="{cls}" x="{_PAD_X}" y="{line_y:.1f}">{label}{" =" if shown.form == "matrix" else ""}'
+           "</text>"]
+    if shown.form == "summary":
+        for text in shown.content:
+            line_y += _LINE
+            out.append(f'<text class="{cls}" x="{_PAD_X + 8}" y="{line_y:.1f}">{_e(text)}</text>')
+        return "".join(out)
+    columns = _matrix_columns(shown.content)
+    top = line_y + 5
+    left = _PAD_X + 6
+    right = left + sum(columns) + 10 * (len(columns) - 1) + 12
+    for row in shown.content:
+        line_y += _LINE
+        cell_x = left + 6
+        cells = []
+        for text, column in zip(row, columns):
+            cell_x += column
+            cells.append(f'<tspan x="{cell_x:.1f}">{_e(text)}</tspan>')
+            cell_x += 10
+        out.append(f'<text class="{cls} cr-matrix" y="{line_y:.1f}" text-anchor="end">' + "".join(cells) + "</text>")
+    bottom = line_y + 5
+    out.append(f'<path class="cr-bracket" d="M{left + 3:.1f},{top:.1f} h-3 V{bottom:.1f} h3 '
+               f'M{right - 3:.1f},{top:.1f} h3 V{bottom:.1f} h-3"/>')
+    return "".join(out)
 
 
 def _exact_text(value) -> str:
@@ -495,6 +482,39 @@ def _spread(desired: list[float], heights: list[float], gap: float) -> list[floa
     return [t + o for t, o in zip(tops, offsets)]
 
 
+class _EdgeLabel:
+    """An edge's label (a local derivative, or a tensor's shape) with every variant the steps can show, each in
+    its own box around one centre."""
+
+    def __init__(self, walk: Walk, a: str, b: str):
+        self.key = slot_key("e", a, b)
+        self.variants = walk.variants.get(self.key, [])
+        self.first = walk.first.get(self.key)
+        self.stepped = self.key in walk.stepped
+        self.lines = [_label_lines(str(shown.content)) for shown in self.variants]
+        sizes = [(max(_text_width(line, _LABEL_FONT) for line in lines) + 10, 14.0 * len(lines) + 4)
+                 for lines in self.lines]
+        self.width = max((w for w, _ in sizes), default=0.0)
+        self.height = max((h for _, h in sizes), default=0.0)
+        self.sizes = sizes
+
+    def __bool__(self) -> bool:
+        return bool(self.variants)
+
+    def svg(self, x: float, y: float) -> str:
+        out = []
+        for number, (lines, (width, height)) in enumerate(zip(self.lines, self.sizes)):
+            x0, y0 = x - width / 2, y - height / 2
+            spans = "".join(f'<tspan x="{x:.1f}" dy="{0 if i == 0 else 14}">{_e(line)}</tspan>'
+                            for i, line in enumerate(lines))
+            classes = ["cr-variant"] + (["cr-first"] if number == self.first else []) \
+                + ([] if self.stepped else ["cr-on"])
+            out.append(f'<g class="{" ".join(classes)}" data-slot="{_e(self.key)}" data-variant="{number}">'
+                       f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{width:.1f}" height="{height:.1f}" rx="4"/>'
+                       f'<text x="{x:.1f}" y="{y0 + 13:.1f}" text-anchor="middle">{spans}</text></g>')
+        return "".join(out)
+
+
 def _label_lines(label: str) -> list[str]:
     label = _minus_numbers(label)
     if len(label) <= 18 or " = " not in label:
@@ -509,17 +529,17 @@ def _minus_numbers(text: str) -> str:
                    else c for i, c in enumerate(text))
 
 
-def _graph_svg(graph: dict, decimals: int, title: str) -> str:
+def _graph_svg(graph: dict, walk: Walk, title: str) -> str:
     nodes = [n for n in graph.get("nodes", []) if n.get("id") is not None]
     if not nodes:
         return ""
-    boxes = {str(n["id"]): _Box(n, decimals) for n in nodes}
+    boxes = {str(n["id"]): _Box(n, walk) for n in nodes}
     order = list(boxes)
-    edges = []
+    edges = []  # (from, to, the label's variants)
     for edge in graph.get("edges", []):
         a, b = str(edge.get("from")), str(edge.get("to"))
         if a in boxes and b in boxes and a != b:
-            edges.append((a, b, str(edge.get("label") or "")))
+            edges.append((a, b, _EdgeLabel(walk, a, b)))
     parents = {n: [a for a, b, _ in edges if b == n] for n in order}
     children = {n: [b for a, b, _ in edges if a == n] for n in order}
 
@@ -611,8 +631,7 @@ def _graph_svg(graph: dict, decimals: int, title: str) -> str:
     label_width = [0.0] * len(columns)
     for _from, b, label, _ in chains:
         if label:
-            width = max(_text_width(line, _LABEL_FONT) for line in _label_lines(label)) + 12
-            label_width[depth[b]] = max(label_width[depth[b]], width)
+            label_width[depth[b]] = max(label_width[depth[b]], label.width + 2)
     margin = 16.0
     left, x = [], margin
     for number, width in enumerate(widths):
@@ -659,10 +678,8 @@ def _graph_svg(graph: dict, decimals: int, title: str) -> str:
         paths.append((a, b, d))
         if label and last_segment:
             (x1, y1), (x2, y2) = last_segment
-            lines = _label_lines(label)
-            labels.append({"from": a, "to": b, "lines": lines, "x": (x1 + x2) / 2, "y": (y1 + y2) / 2,
-                           "w": max(_text_width(line, _LABEL_FONT) for line in lines) + 10,
-                           "h": 14.0 * len(lines) + 4, "column": depth[b]})
+            labels.append({"from": a, "to": b, "label": label, "x": (x1 + x2) / 2, "y": (y1 + y2) / 2,
+                           "w": label.width, "h": label.height, "column": depth[b]})
     # Labels in one gap must not overlap: push them apart downwards.
     for column in range(len(columns)):
         in_gap = sorted((lab for lab in labels if lab["column"] == column), key=lambda lab: lab["y"])
@@ -690,12 +707,8 @@ def _graph_svg(graph: dict, decimals: int, title: str) -> str:
                    'marker-end="url(#cr-arrow)"/></g>')
     out.append('</g><g class="cr-edge-labels">')
     for lab in labels:
-        x0, y0 = lab["x"] - lab["w"] / 2, lab["y"] - lab["h"] / 2
-        spans = "".join(f'<tspan x="{lab["x"]:.1f}" dy="{0 if i == 0 else 14}">{_e(line)}</tspan>'
-                        for i, line in enumerate(lab["lines"]))
         out.append(f'<g class="cr-edge-label" data-from="{_e(lab["from"])}" data-to="{_e(lab["to"])}">'
-                   f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{lab["w"]:.1f}" height="{lab["h"]:.1f}" rx="4"/>'
-                   f'<text x="{lab["x"]:.1f}" y="{y0 + 13:.1f}" text-anchor="middle">{spans}</text></g>')
+                   f'{lab["label"].svg(lab["x"], lab["y"])}</g>')
     out.append('</g><g class="cr-nodes">')
     for node in order:
         out.append(boxes[node].svg(box_left(node), top[node]))
@@ -712,313 +725,46 @@ def _legend_html() -> str:
 
 
 # ---------------------------------------------------------------------------
-# Styles and script (scoped under the root class; nothing global)
-
-_R = "." + ROOT_CLASS
-
-_CSS = """
-$R{--cr-ink:#1f2937;--cr-muted:#64748b;--cr-line:#e2e8f0;--cr-soft:#f8fafc;--cr-accent:#2563eb;
---cr-current:#f59e0b;--cr-current-bg:#fff8e6;color-scheme:light;color:var(--cr-ink);background:#fff;
-font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Liberation Sans","DejaVu Sans",sans-serif;
-font-size:16px;line-height:1.55;max-width:1180px;margin:0 auto;padding:20px 28px 36px;box-sizing:border-box;
-text-align:left;-webkit-text-size-adjust:100%}
-$R *,$R *::before,$R *::after{box-sizing:inherit}
-$R .cr-header h1{font-size:1.75em;line-height:1.25;font-weight:700;margin:.2em 0 .35em;letter-spacing:-.01em}
-$R .cr-header .cr-description{font-size:1.06em;color:#334155;margin:0 0 .4em;max-width:62em}
-$R .cr-header .cr-meta-line{color:var(--cr-muted);font-size:.88em;margin:0}
-$R .cr-stage{background:#fff;border:1px solid var(--cr-line);border-radius:12px;margin:18px 0 26px;overflow:hidden}
-$R.cr-js .cr-stage{position:sticky;top:0;z-index:10;box-shadow:0 6px 18px -12px rgba(15,23,42,.35)}
-$R .cr-controls{display:flex;flex-wrap:wrap;align-items:center;gap:8px;padding:8px 12px;
-background:var(--cr-soft);border-bottom:1px solid var(--cr-line)}
-$R .cr-controls[hidden]{display:none}
-$R .cr-controls button{font:inherit;font-size:.92em;padding:.32em .9em;border-radius:8px;cursor:pointer;
-border:1px solid #cbd5e1;background:#fff;color:var(--cr-ink);line-height:1.3}
-$R .cr-controls button:hover:not(:disabled){border-color:var(--cr-accent);color:var(--cr-accent)}
-$R .cr-controls button:focus-visible{outline:2px solid var(--cr-accent);outline-offset:2px}
-$R .cr-controls button:disabled{opacity:.45;cursor:default}
-$R .cr-controls button.cr-next{background:var(--cr-accent);border-color:var(--cr-accent);color:#fff}
-$R .cr-controls button.cr-next:hover:not(:disabled){background:#1d4ed8;color:#fff}
-$R .cr-status{flex:1 1 18em;min-width:0;font-size:.92em;color:#334155;font-variant-numeric:tabular-nums;
-padding-left:6px}
-$R .cr-graph-details>summary{cursor:pointer;padding:6px 12px;font-size:.86em;color:var(--cr-muted);
-display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center;list-style-position:inside}
-$R .cr-graph-details>summary::-webkit-details-marker{display:none}
-$R .cr-graph-details>summary::before{content:"\\25B8";color:var(--cr-muted);width:.8em}
-$R .cr-graph-details[open]>summary::before{content:"\\25BE"}
-$R .cr-graph-details>summary>strong{color:var(--cr-ink);font-weight:600}
-$R .cr-graph-note{font-size:.95em}
-$R .cr-legend{display:inline-flex;flex-wrap:wrap;gap:4px 12px}
-$R .cr-chip{display:inline-flex;align-items:center;gap:5px;white-space:nowrap}
-$R .cr-chip>span{display:inline-block;width:.95em;height:.95em;border-radius:3px;border:1px solid #94a3b8}
-$R .cr-chip-parameter>span{background:#fde68a}$R .cr-chip-input>span{background:#dbeafe}
-$R .cr-chip-constant>span{background:#e5e7eb}$R .cr-chip-op>span{background:#fff}
-$R .cr-chip-loss>span{background:#fecaca}$R .cr-chip-grad{color:#b91c1c}
-$R .cr-graph-panel{overflow:auto;padding:4px 8px 10px}
-$R.cr-js .cr-graph-panel{max-height:44vh}
-$R .cr-graph{display:block;margin:0 auto;font-variant-numeric:tabular-nums;
-font-family:"Helvetica Neue",Helvetica,Arial,"Liberation Sans","DejaVu Sans",sans-serif}
-$R .cr-graph text{font-size:12px;fill:#1f2937}
-$R .cr-graph .cr-id{font-size:15px;font-weight:700}
-$R .cr-graph .cr-kindtag{font-size:10px;fill:var(--cr-muted);letter-spacing:.03em}
-$R .cr-graph .cr-expr{fill:#475569}
-$R .cr-graph .cr-k{fill:var(--cr-muted)}
-$R .cr-graph .cr-grad,$R .cr-graph .cr-grad .cr-k{fill:#b91c1c}
-$R .cr-graph .cr-bracket{fill:none;stroke:#64748b;stroke-width:1}
-$R .cr-graph .cr-box{fill:#fff;stroke:#94a3b8;stroke-width:1.2}
-$R .cr-graph .cr-node-parameter .cr-box{fill:#fde68a;stroke:#d97706}
-$R .cr-graph .cr-node-input .cr-box{fill:#dbeafe;stroke:#60a5fa}
-$R .cr-graph .cr-node-constant .cr-box{fill:#e5e7eb;stroke:#9ca3af}
-$R .cr-graph .cr-node-loss .cr-box{fill:#fecaca;stroke:#ef4444}
-$R .cr-graph .cr-node.current .cr-box{stroke:var(--cr-current);stroke-width:3.5;
-filter:drop-shadow(0 0 5px rgba(245,158,11,.75))}
-$R.cr-dir-forward .cr-graph .cr-node.current .cr-val,$R.cr-dir-check .cr-graph .cr-node.current .cr-val,
-$R.cr-dir-backward .cr-graph .cr-node.current .cr-grad,
-$R.cr-dir-update .cr-graph .cr-node.current .cr-val{font-weight:700}
-$R .cr-graph .cr-edge path{fill:none;stroke:#64748b;stroke-width:1.4}
-$R .cr-graph .cr-edge.cr-context path{stroke:#fb923c;stroke-width:2.2}
-$R .cr-graph .cr-edge.current path{stroke:#ea580c;stroke-width:3.2;marker-end:url(#cr-arrow-current)}
-$R .cr-graph .cr-edge-label rect{fill:#fff;fill-opacity:.92;stroke:#e2e8f0}
-$R .cr-graph .cr-edge-label text{font-size:11px;fill:#1e3a8a}
-$R .cr-graph .cr-edge-label.current rect{fill:#ffedd5;stroke:#ea580c}
-$R .cr-section{margin:0 0 1.6em}
-$R .cr-section h2{font-size:1.22em;font-weight:650;margin:1.1em 0 .45em;padding-bottom:.25em;
-border-bottom:1px solid var(--cr-line)}
-$R .cr-num{color:var(--cr-muted);font-weight:600;margin-right:.15em}
-$R .cr-intro{color:#475569;margin:.2em 0 .7em;max-width:62em}
-$R .cr-eq{display:flex;flex-wrap:wrap;align-items:center;gap:2px 14px;margin:5px 0;padding:5px 12px 5px 14px;
-border-left:4px solid #cbd5e1;border-radius:6px;background:#fff;scroll-margin:90px 0 24px}
-$R .cr-eq.cr-kind-given{border-left-color:#94a3b8}
-$R .cr-eq.cr-kind-forward,$R .cr-eq.cr-kind-check{border-left-color:#60a5fa}
-$R .cr-eq.cr-kind-loss{border-left-color:#f87171}
-$R .cr-eq.cr-kind-local{border-left-color:#c084fc}
-$R .cr-eq.cr-kind-chain,$R .cr-eq.cr-kind-gradient{border-left-color:#f472b6}
-$R .cr-eq.cr-kind-update{border-left-color:#34d399}
-$R .cr-eq.cr-kind-sample,$R .cr-eq.cr-kind-batch{border-left-color:#fbbf24}
-$R .cr-eq.cr-done{background:var(--cr-soft)}
-$R .cr-eq.current{background:var(--cr-current-bg);border-left-color:var(--cr-current);
-box-shadow:0 0 0 2px var(--cr-current)}
-$R .cr-math{flex:1 1 28em;min-width:0;overflow-x:auto;overflow-y:hidden;padding:2px 0}
-$R .cr-math math{font-family:"STIX Two Math","Latin Modern Math","Cambria Math","DejaVu Math TeX Gyre",math;
-font-size:1.16em;margin:.15em 0;text-align:left;color:#111827}
-$R .cr-math math[display=block]{display:inline math}
-$R .cr-math mtd{padding:.05em .45em;text-align:right}
-$R .cr-meta{flex:0 0 auto;display:flex;gap:8px;align-items:center;color:var(--cr-muted);font-size:.8em}
-$R .cr-tag{text-transform:uppercase;letter-spacing:.06em;font-size:.86em;padding:1px 7px;border-radius:99px;
-background:#f1f5f9;color:#475569}
-$R .cr-shape,$R .cr-given-note{font-variant-numeric:tabular-nums}
-$R .cr-eq-note{flex:1 1 100%;margin:0 0 2px;color:#475569;font-size:.9em}
-$R .cr-note{margin:.55em 0;color:#334155;max-width:62em}
-$R .cr-note-good{color:#15803d;font-weight:550}$R .cr-note-bad{color:#b91c1c;font-weight:550}
-$R .cr-table-wrap{overflow-x:auto;margin:.6em 0}
-$R .cr-table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.95em}
-$R .cr-table caption{text-align:left;color:var(--cr-muted);padding-bottom:.3em}
-$R .cr-table th,$R .cr-table td{padding:.3em .9em;text-align:left;border-bottom:1px solid var(--cr-line)}
-$R .cr-table th{font-weight:600;border-bottom:2px solid #cbd5e1;background:var(--cr-soft)}
-$R .cr-footer{margin-top:2em;padding-top:.8em;border-top:1px solid var(--cr-line);color:var(--cr-muted);font-size:.86em}
-$R .cr-footer p{margin:.3em 0}
-@media (max-width:640px){$R{padding:14px 12px}$R .cr-meta{font-size:.72em}
-$R.cr-js .cr-graph-panel{max-height:30vh}$R .cr-graph-note{display:none}}
-@media print{$R{max-width:none;padding:0;font-size:11pt}
-$R .cr-controls{display:none}
-$R.cr-js .cr-stage,$R .cr-stage{position:static;box-shadow:none;break-inside:avoid}
-$R.cr-js .cr-graph-panel,$R .cr-graph-panel{max-height:none;overflow:visible}
-$R .cr-graph{min-width:0!important;max-width:100%!important}
-$R .cr-eq{break-inside:avoid}$R .cr-eq.current,$R .cr-eq.cr-done{background:none;box-shadow:none}
-$R .cr-section h2{break-after:avoid}}
-""".replace("$R", _R)
-
-_SCRIPT = r"""
-(function () {
-  "use strict";
-  var ROOT = "chainrule-explanation";
-  function all(scope, selector) { return Array.prototype.slice.call(scope.querySelectorAll(selector)); }
-  function init(root) {
-    if (root.getAttribute("data-cr-ready") === "1") { return; }
-    root.setAttribute("data-cr-ready", "1");
-    root.classList.add("cr-js");
-    var steps = all(root, "[data-step-index]").sort(function (a, b) {
-      return Number(a.getAttribute("data-step-index")) - Number(b.getAttribute("data-step-index"));
-    });
-    var controls = root.querySelector(".cr-controls");
-    var status = root.querySelector(".cr-status");
-    var prev = root.querySelector(".cr-prev"), next = root.querySelector(".cr-next");
-    var reset = root.querySelector(".cr-reset");
-    var stage = root.querySelector(".cr-stage"), panel = root.querySelector(".cr-graph-panel");
-    var nodes = {}, edges = {};
-    all(root, ".cr-node[data-node-id]").forEach(function (el) { nodes[el.getAttribute("data-node-id")] = el; });
-    all(root, "[data-from][data-to]").forEach(function (el) {
-      var key = el.getAttribute("data-from") + "\u0000" + el.getAttribute("data-to");
-      (edges[key] = edges[key] || []).push(el);
-    });
-    var startText = status ? status.textContent : "";
-    var current = -1;
-    // Scalar boxes show the first pass; a step of a later pass (the check after the
-    // update, another sample) writes its own number into the box while it is current.
-    var boxTexts = [];
-    all(root, ".cr-node[data-node-id]").forEach(function (el) {
-      ["cr-val", "cr-grad"].forEach(function (cls) {
-        var text = el.querySelector("text." + cls + ":not(.cr-matrix)");
-        var last = text && text.lastChild;
-        if (last && last.nodeType === 3 && text.querySelector(".cr-k")) {
-          boxTexts.push({id: el.getAttribute("data-node-id"), cls: cls, node: last, original: last.nodeValue});
-        }
-      });
-    });
-    function showNumber(id, cls, shown) {
-      boxTexts.forEach(function (entry) {
-        if (entry.id === id && entry.cls === cls) { entry.node.nodeValue = " = " + shown; }
-      });
-    }
-    if (controls) { controls.hidden = false; }
-    function mark(key, cls) { (edges[key] || []).forEach(function (el) { el.classList.add(cls); }); }
-    function centreNode(node) {
-      if (!panel || !node.getBBox) { return; }
-      var rect = node.getBoundingClientRect(), panelRect = panel.getBoundingClientRect();
-      panel.scrollLeft += rect.left + rect.width / 2 - (panelRect.left + panel.clientWidth / 2);
-      panel.scrollTop += rect.top + rect.height / 2 - (panelRect.top + panel.clientHeight / 2);
-    }
-    function show(index, scroll) {
-      current = Math.max(-1, Math.min(index, steps.length - 1));
-      all(root, ".current, .cr-context, .cr-done").forEach(function (el) {
-        el.classList.remove("current", "cr-context", "cr-done");
-      });
-      ["given", "forward", "backward", "update", "check", "other"].forEach(function (d) {
-        root.classList.remove("cr-dir-" + d);
-      });
-      if (prev) { prev.disabled = current < 0; }
-      if (reset) { reset.disabled = current < 0; }
-      if (next) { next.disabled = current >= steps.length - 1; }
-      if (current < 0) {
-        boxTexts.forEach(function (entry) { entry.node.nodeValue = entry.original; });
-        if (status) { status.textContent = startText; }
-        return;
-      }
-      var step = steps[current];
-      boxTexts.forEach(function (entry) { entry.node.nodeValue = entry.original; });
-      var direction = step.getAttribute("data-direction");
-      var shownNumber = step.getAttribute("data-shown");
-      if (shownNumber && shownNumber.charAt(0) !== "[") {
-        if (direction === "forward" || direction === "check") {
-          showNumber(step.getAttribute("data-node"), "cr-val", shownNumber);
-        } else if (direction === "backward" && /^∂L\d*\//.test(step.getAttribute("data-label") || "")) {
-          showNumber(step.getAttribute("data-node"), "cr-grad", shownNumber);
-        }
-      }
-      for (var i = 0; i < current; i++) { steps[i].classList.add("cr-done"); }
-      step.classList.add("current");
-      root.classList.add("cr-dir-" + (step.getAttribute("data-direction") || "other"));
-      var node = nodes[step.getAttribute("data-node")];
-      if (node) { node.classList.add("current"); }
-      if (step.hasAttribute("data-edge-from")) {
-        mark(step.getAttribute("data-edge-from") + "\u0000" + step.getAttribute("data-edge-to"), "current");
-      }
-      var context = step.getAttribute("data-context-edges");
-      if (context) {
-        try {
-          JSON.parse(context).forEach(function (e) { mark(e[0] + "\u0000" + e[1], "cr-context"); });
-        } catch (err) { /* ignore a malformed hint */ }
-      }
-      if (status) {
-        status.textContent = "Step " + (current + 1) + " of " + steps.length + " \u2014 " +
-          step.getAttribute("data-phase") + ": " + step.getAttribute("data-label");
-      }
-      if (scroll) {
-        var sticky = stage && window.getComputedStyle(stage).position === "sticky";
-        step.style.scrollMarginTop = ((sticky ? stage.offsetHeight : 0) + 16) + "px";
-        step.scrollIntoView({block: "center", inline: "nearest"});
-        if (node) { centreNode(node); }
-      }
-    }
-    function onKey(event) {
-      if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
-      var target = event.target;
-      if (target && (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable)) { return; }
-      if (event.key === "ArrowRight") { show(current + 1, true); }
-      else if (event.key === "ArrowLeft") { show(current - 1, true); }
-      else if (event.key === "Escape" || event.key === "Home") { show(-1, false); }
-      else { return; }
-      event.preventDefault();
-    }
-    if (next) { next.addEventListener("click", function () { show(current + 1, true); }); }
-    if (prev) { prev.addEventListener("click", function () { show(current - 1, true); }); }
-    if (reset) { reset.addEventListener("click", function () { show(-1, false); }); }
-    root.addEventListener("keydown", onKey);
-    // Arrow keys anywhere, but only when nothing else has the focus and this is the only explanation shown
-    // (in a notebook the keys belong to the notebook).
-    document.addEventListener("keydown", function (event) {
-      var target = event.target;
-      if (target !== document.body && target !== document.documentElement && target !== document) { return; }
-      if (!document.documentElement.contains(root)) { return; }
-      if (document.getElementsByClassName(ROOT).length !== 1) { return; }
-      onKey(event);
-    });
-    show(-1, false);
-  }
-  all(document, "." + ROOT).forEach(init);
-})();
-"""
-
-
-# ---------------------------------------------------------------------------
 # The page
 
 
+def asset(name: str) -> str:
+    """A static file of the page (``page.css``, ``page.js``, ``page.html``, ``graph.html``), as text."""
+    return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
+
+
 def to_html(explanation) -> str:
-    """The whole explanation as one self-contained HTML5 page (``explanation`` may also be its ``to_dict()``)."""
+    """The whole explanation as one self-contained HTML5 page (``explanation`` may also be its ``to_dict()``).
+
+    The page's template, styles and script are package files (``explain/assets``), inlined here so that the
+    page is one file that works offline."""
     data = explanation if isinstance(explanation, dict) else explanation.to_dict()
     data = _clean(data)
     title = str(data.get("title") or "chainrule explanation")
     precision = int(data.get("precision", 3))
     sections, steps = _sections_html(data)
-    graph = _graph_svg(data.get("graph") or {}, precision, title)
+    walk = walk_graph(data)
+    svg = _graph_svg(data.get("graph") or {}, walk, title)
+    graph = Template(asset("graph.html")).substitute(
+        caption=_e(walk.static_caption), legend=_legend_html(), svg=svg) if svg else ""
     if steps:
         start = (f"{steps} steps: the forward pass, then the backward pass. "
                  "Press Next ▶ (or the → key) to walk through them.")
     else:
         start = "No steps to walk through."
-    stage = ['<div class="cr-stage">',
-             '<div class="cr-controls" role="toolbar" aria-label="Step through the derivation" hidden>',
-             '<button type="button" id="prev" class="cr-prev">◀ Back</button>',
-             '<button type="button" id="next" class="cr-next">Next ▶</button>',
-             '<button type="button" id="reset" class="cr-reset">Reset</button>',
-             f'<span id="status" class="cr-status" role="status" aria-live="polite">{_e(start)}</span>',
-             "</div>"]
-    if graph:
-        stage += ['<details class="cr-graph-details" open>',
-                  "<summary><strong>Computation graph</strong> <span class=\"cr-graph-note\">values and gradients of "
-                  f"the first forward and backward pass</span> {_legend_html()}</summary>",
-                  f'<div class="cr-graph-panel">{graph}</div>', "</details>"]
-    stage.append("</div>")
     description = data.get("description")
-    header = ['<header class="cr-header">', f"<h1>{_e(title)}</h1>"]
-    if description:
-        header.append(f'<p class="cr-description">{_e(description)}</p>')
-    header.append("</header>")
-    footer = ('<footer class="cr-footer"><p>Numbers are rounded to '
-              f"{precision} decimal{'s' if precision != 1 else ''} and carried from step to step as a person would "
-              "by hand; each equation's exact value is in its <code>data-value</code> attribute and in the JSON "
-              "embedded in this page (<code>#explanation-data</code>).</p>"
-              "<p>Made with chainrule.</p></footer>")
-    return "\n".join([
-        "<!doctype html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        '<link rel="icon" href="data:,">',
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f'<div class="{ROOT_CLASS}">',
-        "".join(header),
-        "".join(stage),
-        f'<div class="cr-derivation">{sections}</div>',
-        footer,
-        f'<script type="application/json" id="explanation-data">{_script_json(data)}</script>',
-        f"<script>{_SCRIPT}</script>",
-        "</div>",
-        "</body>",
-        "</html>",
-        "",
-    ])
+    numbers = (f"Numbers are rounded to {precision} decimal{'s' if precision != 1 else ''} and carried from step "
+               "to step as a person would by hand.")
+    return Template(asset("page.html")).substitute(
+        title=_e(title),
+        style=asset("page.css"),
+        root_class=ROOT_CLASS,
+        description=f'<p class="cr-description">{_e(description)}</p>' if description else "",
+        start=_e(start),
+        graph=graph,
+        sections=sections,
+        numbers=_e(numbers),
+        data=_script_json(data),
+        walk=_script_json(walk.script_data()),
+        script=asset("page.js"),
+    )
