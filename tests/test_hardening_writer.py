@@ -213,3 +213,19 @@ def test_a_checkpoint_written_over_a_symlink_loads(tmp_path):
     link.symlink_to(tmp_path / "runs" / "run1.npz")
     cr.save({"w": np.arange(3.0)}, link)
     assert np.array_equal(cr.load(link)["w"], np.arange(3.0))
+
+
+def test_a_pipe_named_through_proc_is_refused(tmp_path):
+    read_end, write_end = os.pipe()
+    try:
+        with pytest.raises(UnsafeTarget, match="FIFO"):
+            write_bytes(f"/proc/self/fd/{write_end}", b"x")
+    finally:
+        os.close(read_end), os.close(write_end)
+
+
+def test_a_link_into_a_missing_folder_names_that_folder(tmp_path):
+    link = tmp_path / "out.npz"
+    link.symlink_to(tmp_path / "nowhere" / "x.npz")
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        cr.save({"a": 1}, link)
