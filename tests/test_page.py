@@ -269,14 +269,15 @@ def test_loads_offline_and_shows_the_json_values(opened):
     page.clean()
     check_values(page.page, data)
     text = page.page.inner_text(".cr-derivation")
-    for number in ("0.622", "0.387", "1.244", "0.235", "0.292", "0.4708"):
-        assert number in text
+    for item in equations(data):
+        assert item["shown_text"].replace("−", "-") in text.replace("−", "-")
     assert page.page.inner_text("h1") == exp.title
     # The graph: one box per node, showing its value and its (rounded) gradient.
     nodes = data["graph"]["nodes"]
     assert page.page.locator(".cr-node[data-node-id]").count() == len(nodes)
     w = page.page.locator('.cr-node[data-node-id="w"]').text_content()
-    assert "0.5" in w and "0.292" in w
+    node_w = next(n for n in nodes if n["id"] == "w")
+    assert minus(str(node_w["value"])) in w and minus(str(node_w["grad_shown"])) in w
     assert page.page.locator(".cr-edge").count() == len(data["graph"]["edges"])
     page.clean()
 
@@ -378,7 +379,17 @@ def test_without_javascript_everything_is_visible(opened):
     assert all(p.locator(".cr-eq").nth(i).is_visible() for i in range(count))
     assert p.locator("svg.cr-graph").is_visible()
     assert not p.locator("#next").is_visible()  # no stepping without a script
-    assert "0.4708" in p.inner_text(".cr-derivation")
+    update = next(item for item in equations(exp.to_dict()) if item["kind"] == "update")
+    assert update["shown_text"] in p.inner_text(".cr-derivation")
+    # The graph shows its own pass, every value and gradient of it, and says so.
+    graph = p.evaluate(_VISIBLE)
+    assert graph["caption"] == "values and gradients of the first forward and backward pass"
+    for node in exp.to_dict()["graph"]["nodes"]:
+        shown = graph["nodes"][node["id"]]
+        assert _shown_number(shown["value"]) == pytest.approx(node["value"], abs=1e-3)
+        if node["grad_shown"] is not None:
+            assert _shown_number(shown["grad"]) == pytest.approx(node["grad_shown"])
+        assert not shown["updated"]
     page.clean()
 
 
@@ -510,13 +521,24 @@ def test_walk_check_shows_the_new_values_only(name):
                 assert value.new
 
 
+def _pass_of(steps: list[dict], index: int) -> list[dict]:
+    """The lines of the data-set pass that step ``index`` is in: the same context, one sample."""
+    found, sample = [], None
+    for item in reversed(steps[:index + 1]):
+        if item["context"] != steps[index]["context"] or None not in (sample, item["sample"]) \
+                and item["sample"] != sample:
+            break
+        sample = sample if item["sample"] is None else item["sample"]
+        found.insert(0, item)
+    return found
+
+
 def test_walk_follows_the_samples_and_weights_of_a_data_set():
     data = explanation("example3").to_dict()
     steps, walk = steps_of(data), walk_graph(data)
     table = next(item for s in data["sections"] for item in s["items"] if item["type"] == "table")
     assert "sample 1 at the starting weights" in walk.static_caption
     seen_contexts = set()
-    forward_values = {}
     for index, item in enumerate(steps):
         shown, caption = _values(folded(walk, index)), walk.steps[index]["caption"]
         if item["context"] is None:
@@ -534,13 +556,22 @@ def test_walk_follows_the_samples_and_weights_of_a_data_set():
             row = dict(part.split(" = ") for part in table["rows"][item["sample"] - 1][1].split(", "))
             for name, text in row.items():
                 assert _number(shown[name].content) == pytest.approx(_number(text))
-        if item["kind"] in ("forward", "loss") and item["context"]:
-            forward_values[(item["context"], item["node"])] = item["shown_text"]
-        if item["kind"] == "chain" and item["sample"] not in (None, 1):
-            # Another sample's values are its own forward pass's, never sample 1's.
-            for name in {"z", "ŷ"} & set(shown):
-                expected = forward_values.get((item["context"], name))
-                assert expected is not None and shown[name].content == expected, (name, item["context"])
+        # Every number the graph shows comes from a line of this pass (this context and sample), never from
+        # another sample's or from before an update; what no line of the pass says stays blank.
+        this_pass = _pass_of(steps, index)
+        ops = {n["id"] for n in data["graph"]["nodes"] if n["kind"] == "op"}
+        for node, value in shown.items():
+            if node in ops:
+                lines = [s for s in this_pass if s["node"] == node and s["kind"] in ("forward", "loss")]
+                assert lines and value.content == minus(lines[-1]["shown_text"]), (index, node)
+        for key, label in folded(walk, index).items():
+            if json.loads(key)[0] == "e" and key in walk.stepped and item["sample"] not in (None, 1):
+                lines = [s for s in this_pass if s["kind"] == "local" and s["edge"] == json.loads(key)[1:]]
+                assert lines and label.content.endswith(minus(lines[-1]["shown_text"])), (index, key)
+        for node, grad in _grads(folded(walk, index)).items():
+            if node != data["graph"]["nodes"][-1]["id"] and grad.label.startswith("∂L") and grad.label != "∂L/∂L":
+                lines = [s for s in this_pass if s["kind"] in ("chain", "gradient", "local")]
+                assert lines, (index, node)
     assert {"batch", "stochastic, sample 2", "minibatch, batch 1"} <= seen_contexts
 
 
@@ -628,10 +659,11 @@ def test_page_graph_shows_the_current_sample_and_weights(opened):
     sample_2 = dict(part.split(" = ") for part in table["rows"][1][1].split(", "))
     for name, text in sample_2.items():  # the inputs of sample 2, from the sample table
         assert _shown_number(graph["nodes"][name]["value"]) == _number(text)
-    for node in ("z", "ŷ"):  # this sample's own forward pass, as written in its lines (never sample 1's)
-        written = next(i["shown_text"] for i in steps[:index] if i["context"] == item["context"]
-                       and i["kind"] == "forward" and i["node"] == node)
-        assert _shown_number(graph["nodes"][node]["value"]) == _number(written)
+    this_pass = _pass_of(steps, index)
+    for node in ("z", "ŷ", "L"):  # this sample's own numbers where its lines wrote them, else nothing
+        lines = [s for s in this_pass if s["node"] == node and s["kind"] in ("forward", "loss")]
+        shown = _shown_number(graph["nodes"][node]["value"])
+        assert shown == (_number(lines[-1]["shown_text"]) if lines else None), node
     p.click("#next")  # its update
     graph = p.evaluate(_VISIBLE)
     assert steps[index + 1]["kind"] == "update"
@@ -706,8 +738,9 @@ def test_screenshots_at_a_backward_step_and_at_the_update(opened, tmp_path, name
     backward = next(i for i, item in enumerate(steps) if item["kind"] == "chain")
     update = next(i for i, item in enumerate(steps) if item["kind"] == "update" and i > backward)
     if name == "example3":  # a later sample, at the weights its stochastic update starts from
-        backward = next(i for i, item in enumerate(steps) if item["context"] == "stochastic, sample 2")
-        update = backward + 1
+        backward = next(i for i, item in enumerate(steps)
+                        if item["context"] == "stochastic, sample 2" and item["kind"] == "chain")
+        update = next(i for i, item in enumerate(steps) if item["kind"] == "update" and i > backward)
     page = opened(exp.to_html(), f"shot-{name}", viewport=viewport)
     p = page.page
     folder = Path(SHOTS) if SHOTS else tmp_path

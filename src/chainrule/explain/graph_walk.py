@@ -187,15 +187,17 @@ class _Graph:
     def grad_name(self, node: str) -> str:
         return f"∂{self.root or 'L'}/∂{node}"
 
-    def downstream(self, node: str) -> tuple[list[str], list[tuple[str, str]]]:
-        """The nodes and edges on the paths from ``node`` to the loss (``node`` itself excluded)."""
-        found, edges, frontier, seen = [], [], [node], {node}
+    def downstream(self, node: str, done: set[str]) -> tuple[list[str], list[tuple[str, str]]]:
+        """The nodes and edges on the paths from ``node`` to the loss (``node`` itself excluded), except past
+        the nodes in ``done`` (whose paths were taken before); the nodes taken join ``done``."""
+        found, edges, frontier = [], [], [node]
+        done.add(node)
         while frontier:
             current = frontier.pop()
             for child in self.consumers.get(current, []):
                 edges.append((current, child))
-                if child not in seen:
-                    seen.add(child)
+                if child not in done:
+                    done.add(child)
                     found.append(child)
                     frontier.append(child)
         return found, edges
@@ -254,6 +256,7 @@ class _Walker:
         self.state: dict[str, int] = {}  # slot → variant shown now
         self.changes: dict[str, int] = {}
         self.written: dict[str, list[tuple[object, str]]] = {}  # parameter → (value, text) as lines wrote it
+        self.expanded: set[str] = set()  # nodes whose paths to the loss a chain line has filled in
         inputs = [n for n in self.graph.nodes if self.graph.kind(n) == "input"]
         self.samples = _sample_table(data, inputs)
         self.steps = [item for item in _equations(data) if item.get("node") is not None]
@@ -422,8 +425,10 @@ class _Walker:
             key = slot_key("e", a, b)
             label = next((s.label for s in self.walk.variants.get(key, []) if s.form == "label"), "")
             written = str(item.get("shown_text", ""))
-            if not (label and minus(label).endswith(minus(written))):
-                label = f"{lhs} = {written}"
+            if not (label and minus(label).endswith(minus(written))):  # another pass: the line's own numbers
+                forms = item.get("forms") or []
+                rule = str(forms[0].get("text", "")) if forms else ""
+                label = f"{lhs} = {rule} = {written}" if rule and rule != written else f"{lhs} = {written}"
             self.set(key, Shown(label, "label", label))
             if self._feeds_only_the_loss(a, b):
                 self.set(slot_key("g", a), Shown(self.graph.grad_name(a), *item_display(item)))
@@ -431,7 +436,7 @@ class _Walker:
         self.set(slot_key("g", node), Shown(lhs or self.graph.grad_name(node), *item_display(item)))
         if kind == "chain" and in_graph_pass:
             # The chain rule's factors: the local derivatives and upstream gradients on the paths to the loss.
-            nodes, edges = self.graph.downstream(node)
+            nodes, edges = self.graph.downstream(node, self.expanded)
             for other in nodes:
                 if slot_key("g", other) not in stated:
                     self.reveal_first(slot_key("g", other))

@@ -1,25 +1,31 @@
 """One self-contained HTML page for an ``Explanation``.
 
 The page shows the derivation section by section, each equation in native
-MathML, beside a picture of the computation graph drawn here as inline SVG
-(layered: inputs and parameters on the left, the loss on the right). Small
-inline JavaScript adds step controls (◀ Back, Next ▶, Reset and the arrow
-keys) that walk the equations tied to a graph node in document order: the
-forward pass, then the backward pass. The current equation and its graph node
+MathML (one ``<math>`` per step of the equation, so that it wraps on a phone),
+beside a picture of the computation graph drawn here as inline SVG (layered:
+inputs and parameters on the left, the loss on the right). The page's script
+adds step controls (◀ Back, Next ▶, Reset and the arrow keys) that walk the
+equations tied to a graph node in document order, and the graph follows the
+step: what each of its slots shows at each step comes from ``graph_walk``, and
+the script only folds those changes. The current equation and its graph node
 (and edge) get the class ``current``.
 
-Nothing is loaded from anywhere: no fonts, scripts, styles or images, so the
-page works from ``file://`` and offline. Without JavaScript everything is
-visible and only the stepping is missing. All styles are scoped under the
-root class ``chainrule-explanation`` so that the page can be embedded in a
-Jupyter cell (``Explanation._repr_html_``) without restyling the notebook.
+The template, styles and script are package files (``explain/assets``), inlined
+here: nothing is loaded from anywhere, so the page works from ``file://`` and
+offline. Without JavaScript everything is visible (the graph shows its first
+pass) and only the stepping is missing. All styles are scoped under the root
+class ``chainrule-explanation`` so that the page can be embedded in a Jupyter
+cell (``Explanation._repr_html_``) without restyling the notebook.
 
 Hooks for tests and tools: each equation carries ``data-value`` (the exact
 value as JSON), ``data-shown`` (the rounded hand value as written),
 ``data-node`` and, when it is a step, ``data-step-index`` (0-based); graph
-nodes carry ``data-node-id``; the buttons are ``#prev``, ``#next`` and
-``#reset``, the status line ``#status``; the full ``Explanation.to_dict()``
-is embedded in ``<script type="application/json" id="explanation-data">``.
+nodes carry ``data-node-id``, and each thing a slot can show is a
+``.cr-variant`` with ``data-slot`` and ``data-variant`` (``.cr-on`` when shown);
+the buttons are ``#prev``, ``#next``, ``#reset`` and ``#graph-toggle``, the
+status line ``#status``, the graph's caption ``#graph-caption``; the full
+``Explanation.to_dict()`` is embedded in ``<script type="application/json"
+id="explanation-data">`` and the walk in ``id="graph-walk"``.
 """
 
 from __future__ import annotations
@@ -695,7 +701,7 @@ def _graph_svg(graph: dict, walk: Walk, title: str) -> str:
 
     out = [f'<svg class="cr-graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
            f'width="{width}" height="{height}" role="img" '
-           f'style="width:100%;max-width:{math.ceil(width * 1.2)}px;min-width:{math.ceil(width * 0.8)}px;height:auto">',
+           f'style="width:100%;max-width:{width}px;min-width:{math.ceil(width * 0.8)}px;height:auto">',
            f"<title>{_e('Computation graph: ' + title)}</title>",
            '<defs><marker id="cr-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/></marker>'
