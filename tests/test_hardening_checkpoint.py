@@ -137,6 +137,15 @@ def test_a_decompression_bomb_is_refused_before_it_is_inflated(tmp_path):
     assert cr.load(bomb)[:3].tolist() == [0.0, 0.0, 0.0]  # under the default cap it is an ordinary file
 
 
+def test_an_oversized_manifest_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    from chainrule.io import checkpoint
+
+    path = cr.save({"names": ["x" * 1000] * 10}, tmp_path / "big.npz")
+    monkeypatch.setattr(checkpoint, "MAX_MANIFEST_BYTES", 5000)
+    with pytest.raises(cr.CheckpointError, match="manifest of"):
+        cr.load(path)
+
+
 def test_the_size_cap_can_be_raised_for_a_file_you_trust(tmp_path):
     path = cr.save({"w": np.ones(1000)}, tmp_path / "w.npz")
     with pytest.raises(cr.CheckpointError, match="max_bytes"):

@@ -193,3 +193,11 @@ def test_a_csv_file_with_only_the_target_column_is_one_line(capsys, tmp_path):
     status, _, err = run_cli(capsys, "train", path, "--no-progress")
     assert status == 2
     one_line(err, "only the target column")
+
+
+def test_a_csv_file_too_big_for_the_memory_limit_is_refused_before_reading(capsys, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("a,label\n" + "1,0\n" * 50_000)
+    status, _, err = run_cli(capsys, "train", path, "--max-memory", "1", "--no-progress")
+    assert status == 2
+    one_line(err, "--max-memory")

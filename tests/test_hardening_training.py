@@ -128,3 +128,12 @@ def test_resuming_from_a_file_without_training_state_is_a_checkpoint_error(tmp_p
     with pytest.raises(cr.CheckpointError, match="optimizer"):
         cr.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), X, Y, checkpoint=path, resume=True,
                progress=False)
+
+
+def test_the_finiteness_check_survives_a_sum_that_overflows():
+    from chainrule.train import _first_non_finite
+
+    assert _first_non_finite([np.array([1e308, 1e308]), np.float64(1e308)]) is None
+    assert np.isnan(_first_non_finite([np.ones(3), np.array([1.0, np.nan])]))
+    assert _first_non_finite([np.float64(-np.inf)]) == -np.inf
+    assert _first_non_finite([np.zeros((0, 3))]) is None

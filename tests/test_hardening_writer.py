@@ -4,6 +4,7 @@ import os
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,20 +139,61 @@ def test_paths_that_cannot_be_written_are_one_line(capsys, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to another user")
-def test_an_unsearchable_directory_is_one_line(tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o700)
-    os.chmod(tmp_path, 0o755)
-    # Everything is imported (by a first run) while still root: the other user cannot read root's Python.
+def as_nobody(*argv, cwd="/"):
+    """Run the command as user nobody (everything is imported first, while still root: nobody cannot
+    read root's Python installation)."""
     code = ("import contextlib, io, os, sys; from chainrule.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()): main(['explain', 'example1'])\n"
             "os.setgid(65534); os.setuid(65534); sys.exit(main(sys.argv[1:]))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    result = subprocess.run([sys.executable, "-c", code, "explain", "example1", "-o", str(locked / "x.txt")],
-                            capture_output=True, text=True, env=env, cwd="/")
+    return subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True, text=True, env=env,
+                          cwd=cwd)
+
+
+@pytest.fixture
+def shared_folder():
+    """A folder in /tmp that user nobody can reach (pytest's own tmp_path is private to root)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="chainrule-shared-"))
+    os.chmod(folder, 0o777)
+    yield folder
+    shutil.rmtree(folder)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to another user")
+
+
+@needs_root
+def test_an_unsearchable_directory_is_one_line(shared_folder):
+    locked = shared_folder / "locked"
+    locked.mkdir(mode=0o700)
+    result = as_nobody("explain", "example1", "-o", locked / "x.txt")
     assert result.returncode == 2, result.stderr
     one_line(result.stderr, "Permission denied")
+
+
+@needs_root
+def test_a_read_only_file_is_not_replaced_even_in_a_writable_folder(shared_folder):
+    protected = shared_folder / "protected.txt"
+    protected.write_text("keep me")
+    os.chmod(protected, 0o444)
+    result = as_nobody("explain", "example1", "-o", protected)
+    assert result.returncode == 2, result.stderr
+    one_line(result.stderr, "Permission denied", "read-only")
+    assert protected.read_text() == "keep me"
+    result = as_nobody("train", "xor", "--epochs", "1", "--no-progress", "--save", shared_folder / "m.npz")
+    assert result.returncode == 0, result.stderr  # and a new file in that folder is fine
+    assert sorted(p.name for p in shared_folder.iterdir()) == ["m.npz", "protected.txt"]
+
+
+def test_a_long_file_name_gets_a_temporary_name_that_fits(tmp_path):
+    name = "n" * 250 + ".npz"
+    cr.save({"a": 1}, tmp_path / name)
+    cr.save({"a": 2}, tmp_path / name)
+    assert cr.load(tmp_path / name) == {"a": 2}
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_plots_go_through_the_writer(tmp_path):
@@ -171,3 +213,19 @@ def test_a_checkpoint_written_over_a_symlink_loads(tmp_path):
     link.symlink_to(tmp_path / "runs" / "run1.npz")
     cr.save({"w": np.arange(3.0)}, link)
     assert np.array_equal(cr.load(link)["w"], np.arange(3.0))
+
+
+def test_a_pipe_named_through_proc_is_refused(tmp_path):
+    read_end, write_end = os.pipe()
+    try:
+        with pytest.raises(UnsafeTarget, match="FIFO"):
+            write_bytes(f"/proc/self/fd/{write_end}", b"x")
+    finally:
+        os.close(read_end), os.close(write_end)
+
+
+def test_a_link_into_a_missing_folder_names_that_folder(tmp_path):
+    link = tmp_path / "out.npz"
+    link.symlink_to(tmp_path / "nowhere" / "x.npz")
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        cr.save({"a": 1}, link)

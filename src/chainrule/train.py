@@ -359,7 +359,14 @@ def fit(
 
 class _Guard:
     """Keeps non-finite numbers out of the parameters: checks each gradient before the optimizer step,
-    and each parameter after it, restoring the values from before the step when one went bad."""
+    and each parameter after it, putting back the values from before the step when one went bad.
+
+    It runs at every step, so the common case is made cheap: an array's largest and smallest
+    elements are finite only when all of them are (a NaN carries through both), so two reductions
+    per array prove all is well, without the temporary array np.isfinite makes (and without the
+    overflow a sum could meet). The values before the step are copied into buffers kept from step
+    to step.
+    """
 
     def __init__(self, model, optimizer, history: History, checkpoint):
         names = {id(p): n for n, p in model.named_parameters()} if isinstance(model, Module) else {}
@@ -367,6 +374,7 @@ class _Guard:
         self.names = [names.get(id(p)) or getattr(p, "name", None) or f"parameter {i}"
                       for i, p in enumerate(self.parameters)]
         self.optimizer, self.history, self.checkpoint = optimizer, history, checkpoint
+        self.buffers: list = [None] * len(self.parameters)
 
     def diverged(self, what: str, epoch: int, step: int, advice: str):
         where = f"epoch {epoch + 1}, step {step + 1}"
@@ -376,28 +384,57 @@ class _Guard:
                                f"values ({advice}){kept}", self.history)
 
     def check_gradients(self, epoch: int, step: int) -> None:
-        for name, parameter in zip(self.names, self.parameters):
-            grad = parameter.grad
-            if grad is not None and not np.all(np.isfinite(grad.data)):
-                bad = np.asarray(grad.data)[~np.isfinite(np.asarray(grad.data))].flat[0]
-                self.diverged(f"gradient of {name} became {bad}", epoch, step,
-                              "the loss is finite but not differentiable here, e.g. sqrt or log at 0")
+        grads = [None if p.grad is None else p.grad.data for p in self.parameters]
+        bad = _first_non_finite([g for g in grads if g is not None])
+        if bad is not None:
+            name = next(n for n, g in zip(self.names, grads) if g is not None and not np.all(np.isfinite(g)))
+            self.diverged(f"gradient of {name} became {bad}", epoch, step,
+                          "the loss is finite but not differentiable here, e.g. sqrt or log at 0")
 
     def step(self, epoch: int, step: int) -> None:
-        before = [np.array(p.data, copy=True) for p in self.parameters]
+        before = self._snapshot()
         self.optimizer.step()
-        for name, parameter in zip(self.names, self.parameters):
-            if not np.all(np.isfinite(parameter.data)):
-                for p, value in zip(self.parameters, before):
-                    _put_back(p, value)
-                self.diverged(f"update made {name} overflow", epoch, step, "try a smaller learning rate")
+        if _first_non_finite([p.data for p in self.parameters]) is not None:
+            name = next(n for n, p in zip(self.names, self.parameters) if not np.all(np.isfinite(p.data)))
+            for parameter, value in zip(self.parameters, before):
+                _put_back(parameter, value)
+            self.diverged(f"update made {name} overflow", epoch, step, "try a smaller learning rate")
+
+    def _snapshot(self) -> list:
+        values = []
+        for i, parameter in enumerate(self.parameters):
+            data = parameter.data
+            if isinstance(data, np.ndarray):
+                buffer = self.buffers[i]
+                if buffer is None or buffer.shape != data.shape or buffer.dtype != data.dtype:
+                    buffer = self.buffers[i] = np.empty_like(data)
+                np.copyto(buffer, data)
+                values.append(buffer)
+            else:
+                values.append(data)  # a numpy scalar: immutable, the optimizer rebinds it
+        return values
 
 
-def _put_back(parameter, value: np.ndarray) -> None:
-    if isinstance(parameter.data, np.ndarray) and parameter.data.flags.writeable:
+_largest, _smallest = np.maximum.reduce, np.minimum.reduce
+
+
+def _first_non_finite(arrays: list):
+    """None when every element of every array is finite, else the first NaN or infinity found."""
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            if array.size and not (math.isfinite(_largest(array, None)) and math.isfinite(_smallest(array, None))):
+                return array[~np.isfinite(array)].flat[0]
+        elif not math.isfinite(array):
+            return array
+    return None
+
+
+def _put_back(parameter, value) -> None:
+    if isinstance(parameter.data, np.ndarray) and isinstance(value, np.ndarray) and parameter.data.flags.writeable \
+            and parameter.data.shape == value.shape:
         np.copyto(parameter.data, value)
     else:
-        parameter.data = value.astype(np.asarray(parameter.data).dtype)[()] if value.ndim == 0 else value
+        parameter.data = value.copy() if isinstance(value, np.ndarray) else value
 
 
 def _state(model, optimizer, scheduler, history: History, epochs_done: int, extra: dict | None) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from dataclasses import dataclass
 
 from .common import CommandError
@@ -58,6 +59,22 @@ def check_samples(samples: int, origin: str, limits: Limits) -> None:
     if samples > limits.samples:
         raise CommandError(f"{origin}: {samples:,} samples is more than the limit of {limits.samples:,} "
                            "(--max-samples raises it)")
+
+
+# Reading a CSV file holds its text, the parsed rows and a float per cell: about this many bytes
+# of memory per byte of file at the worst (a one-character number and a delimiter per cell).
+_BYTES_PER_CSV_BYTE = 24
+
+
+def check_csv_file(path, where: str, limits: Limits) -> None:
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return  # reading it reports the problem
+    needed = size * _BYTES_PER_CSV_BYTE
+    if needed > limits.memory_mib * 1024 * 1024:
+        raise CommandError(f"{where}: a CSV file of {_size(size)} needs up to {_size(needed)} of memory to read, "
+                           f"more than the limit of {limits.memory_mib:,} MiB (--max-memory MIB raises it)")
 
 
 def parameter_count(sizes: list[int]) -> int:

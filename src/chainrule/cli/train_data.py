@@ -64,6 +64,7 @@ def _load_data(config: Config, source: Source, limit: limits.Limits | None = Non
         target = config.get("data", "target", -1)
         if isinstance(target, str) and target.lstrip("-").isdigit():
             target = _csv_target(csv_path, target, delimiter)
+        limits.check_csv_file(csv_path, where, limit or limits.Limits())
         try:
             table = data.load_csv(csv_path, target, delimiter=delimiter)
         except data.CSVError as error:

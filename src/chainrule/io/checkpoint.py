@@ -42,6 +42,8 @@ DEFAULT_MAX_BYTES = 1 << 30
 MAX_DEPTH = 64
 #: Manifest values and archive members, each, at most.
 MAX_ENTRIES = 1_000_000
+#: The JSON manifest, at most (a state dict's is a few kilobytes).
+MAX_MANIFEST_BYTES = 64 << 20
 _NUMERIC = "biufc"
 
 
@@ -172,6 +174,9 @@ def _open_members(zipped: zipfile.ZipFile, where: str, max_bytes: int | None) ->
                              "(pass max_bytes= to load a larger file you trust)")
     if _MANIFEST not in archive.members:
         raise _refuse(where, "is an .npz archive but not a chainrule checkpoint (it has no manifest)")
+    if archive.members[_MANIFEST].file_size > MAX_MANIFEST_BYTES:
+        raise _refuse(where, f"has a manifest of {archive.members[_MANIFEST].file_size:,} bytes, more than the "
+                             f"limit of {MAX_MANIFEST_BYTES:,}")
     return archive
 
 

@@ -61,10 +61,20 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _existing(target: Path, shown: str) -> os.stat_result | None:
-    """The target's status when it is a regular file, None when it does not exist; refuses the rest."""
+def _missing_folder(shown: str, target: Path) -> FileNotFoundError:
+    """The error for a path whose folder does not exist (for a link: the folder the link points into)."""
+    folder = str(target.parent) if os.path.islink(shown) else (os.path.dirname(shown) or ".")
+    return FileNotFoundError(errno.ENOENT, f"directory {folder!r} does not exist", shown)
+
+
+def _existing(shown: str) -> os.stat_result | None:
+    """The status of what ``shown`` names when it is a regular file, None when nothing is there; refuses the rest.
+
+    The path as given is asked, not its resolved form: the kernel follows links that no resolving
+    by name can (``/proc/self/fd/1`` names a pipe or a terminal, not a file called ``pipe:[…]``).
+    """
     try:
-        status = os.stat(target)
+        status = os.stat(shown)
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -79,19 +89,31 @@ def check_target(path) -> None:
     """Raise the error ``write_file`` would raise before writing anything: for checks ahead of long work."""
     shown = os.fspath(path) if not isinstance(path, bytes) else os.fsdecode(path)
     target = _target_of(path)
-    _existing(target, shown)
-    folder = os.path.dirname(shown) or "."
+    _existing(shown)
     if not target.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"directory {folder!r} does not exist", shown)
+        raise _missing_folder(shown, target)
     if not os.access(target.parent, os.W_OK | os.X_OK):  # the temporary file is made there
-        raise PermissionError(errno.EACCES, f"Permission denied (cannot create files in {folder!r})", shown)
+        raise PermissionError(errno.EACCES, f"Permission denied (cannot create files in {str(target.parent)!r})",
+                              shown)
+
+
+# The start of the target's name that temporary names carry: short enough that the temporary name
+# stays within the usual limit of 255 bytes a file name has.
+_NAME_PART = 150
+
+
+def _stem(target: Path) -> str:
+    name = target.name
+    while len(name.encode("utf-8", "surrogateescape")) > _NAME_PART:
+        name = name[:-1]
+    return f".{name}{_MARK}"
 
 
 def temporary_files(target) -> list[Path]:
     """The temporary files of writes to ``target`` that exist now (its directory's leftovers included)."""
     target = Path(target)
     try:
-        return sorted(target.parent.glob(f".{_glob_escape(target.name)}{_MARK}*"))
+        return sorted(target.parent.glob(f"{_glob_escape(_stem(target))}*"))
     except OSError:
         return []
 
@@ -125,16 +147,18 @@ def write_file(path, fill: Callable[[BinaryIO], object]) -> Path:
     """Write ``path`` atomically with what ``fill(binary_file)`` writes; returns the file replaced or made."""
     shown = os.fspath(path) if not isinstance(path, bytes) else os.fsdecode(path)
     target = _target_of(path)
-    previous = _existing(target, shown)
+    previous = _existing(shown)
     _remove_leftovers(target)
-    temporary = target.with_name(f".{target.name}{_MARK}{os.getpid()}-{next(_counter)}")
+    if previous is not None and os.geteuid() != 0 and not os.access(target, os.W_OK):
+        # Replacing is allowed by the folder, but the user protected the file itself: respect that.
+        raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)", shown)
+    temporary = target.with_name(f"{_stem(target)}{os.getpid()}-{next(_counter)}")
     # 0o666 through the umask: a new file gets the mode `open(path, "w")` would give it.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         descriptor = os.open(temporary, flags, 0o666)
     except FileNotFoundError:
-        folder = os.path.dirname(shown) or "."
-        raise FileNotFoundError(errno.ENOENT, f"directory {folder!r} does not exist", shown) from None
+        raise _missing_folder(shown, target) from None
     except OSError as error:
         raise type(error)(error.errno, error.strerror, shown) from None
     try:
@@ -148,7 +172,7 @@ def write_file(path, fill: Callable[[BinaryIO], object]) -> Path:
                         os.fchown(file.fileno(), previous.st_uid, previous.st_gid)
             os.fsync(file.fileno())
         # Checked again just before the rename: something may have appeared there meanwhile.
-        _existing(target, shown)
+        _existing(shown)
         os.replace(temporary, target)
     except BaseException as error:
         with contextlib.suppress(OSError):
