@@ -320,3 +320,23 @@ def test_layer_level_lines_substitute_and_carry_their_numbers():
     assert lines["W2_new"].value[0][0] == pytest.approx(0.35891648, abs=1e-8)
     assert lines["W1_new"].value[0][0] == pytest.approx(0.149780716, abs=1e-9)
     assert_nothing_nonzero_shows_as_zero(explanation.to_dict())
+
+
+def test_the_seeds_own_slips_are_noted_and_nothing_else():
+    """The seed rounds some numbers down where the exact value rounds up: the explanation says so."""
+    noted = {}
+    for name in ("example1", "example2", "example3"):
+        for equation in explain_problem(load_builtin(name)).equations():
+            if equation.note and "seed document writes" in equation.note:
+                noted[(name, equation.lhs.to_text())] = re.search(r"writes (\S+) here", equation.note).group(1)
+    assert sorted(noted.values()) == sorted(["0.615", "0.378", "−0.211", "−0.0275", "0.4933"])
+
+
+def test_a_reference_naming_no_step_is_refused():
+    document = {"model": {"kind": "neuron", "weights": [0.5], "bias": False}, "data": {"x": 1.0, "y": 0.0},
+                "training": {"lr": 0.1}, "reference": {"source": "my book", "values": {"w_nwe": 0.47}}}
+    with pytest.raises(ValueError, match="no step is called 'w_nwe'"):
+        explain_problem(parse_problem(document, "book.toml"))
+    document["reference"]["values"] = {"w_new": "0.4707"}  # the book's exact value: it agrees, no note
+    explanation = explain_problem(parse_problem(document, "book.toml"))
+    assert not any(eq.note and "my book" in eq.note for eq in explanation.equations())

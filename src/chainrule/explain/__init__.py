@@ -19,6 +19,7 @@ from .graph import trace
 from .limits import check_samples
 from .modes import explain_modes
 from .problems import Problem, ProblemError, builtin_names, expression_problem, load_builtin, load_problem
+from .reference import annotate_reference
 from .updates import UpdateRule
 
 __all__ = [
@@ -38,8 +39,17 @@ def explain_problem(problem: Problem, *, steps: int | None = None, precision: in
 def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, exact) -> Explanation:
     changes = {k: v for k, v in (("steps", steps), ("precision", precision), ("optimizer", optimizer))
                if v is not None}
+    # A reference text's numbers belong to the problem as written: another optimizer makes other numbers.
+    same_problem = (optimizer in (None, problem.optimizer))
     if changes:
         problem = dataclasses.replace(problem, **changes)
+    explanation = _explain_as_given(problem, detail=detail, exact=exact)
+    if same_problem:
+        annotate_reference(explanation, problem.reference, problem.reference_source)
+    return explanation
+
+
+def _explain_as_given(problem: Problem, *, detail, exact) -> Explanation:
     if problem.steps > 1 and problem.lr is None:
         raise ProblemError("more than one step needs a learning rate")
     if problem.is_dataset and problem.kind == "mlp" and problem.mode != "batch":

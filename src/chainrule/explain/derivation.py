@@ -306,6 +306,18 @@ class _Common:
         sections.append(forward)
         sections.append(Section("Loss", "loss", items=[loss_equation]))
 
+    def _step_size_note(self, new_exact: dict[str, np.ndarray]) -> Note | None:
+        """A step far larger than the parameters themselves: the learning rate, not the model, is the story."""
+        for node in self.graph.parameters:
+            if node.name not in new_exact:
+                continue
+            step = float(np.max(np.abs(np.asarray(new_exact[node.name]) - node.value), initial=0.0))
+            if step > 100 * max(1.0, float(np.max(np.abs(node.value), initial=0.0))):
+                return Note(f"The learning rate η = {self.rounding.given(self.lr)} is enormous for this problem: "
+                            f"the step moved {node.name} by {self.rounding.text(step)}, far beyond where the "
+                            "gradient describes the loss. Try a much smaller learning rate.", "bad")
+        return None
+
     def _loss_change_note(self, before: float, after: float, shown_after) -> Note:
         flat = all(not np.any(self.grad_of(n)) for n in self.graph.parameters)
         what = "function" if self.graph.root.name == "f" else "loss"
@@ -339,6 +351,9 @@ class _Common:
             shown_loss = new_loss
             section.items.append(Equation("check", Var(self.graph.root.name), [], new_loss, new_loss,
                                           self.rounding.decimals, node=self.graph.root.name))
+        warning = self._step_size_note(new_exact)
+        if warning is not None:
+            section.items.append(warning)
         section.items.append(self._loss_change_note(loss_before, new_loss, shown_loss))
         return section, new_loss
 

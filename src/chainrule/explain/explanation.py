@@ -212,7 +212,7 @@ def _fmt(precision: int, exact: bool = False):
 
 def _minus(text: str) -> str:
     """Typographic minus signs in text output, as in the formulas."""
-    if any(c.isalpha() for c in text.replace("e-", "")):
+    if any(c.isalpha() for c in text.replace("e-", "").replace("e+", "")):
         return text
     return text.replace("-", "−").replace("e−", "e-")
 

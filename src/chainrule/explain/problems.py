@@ -57,12 +57,13 @@ EXPRESSION_FUNCTIONS: dict[str, Function] = {
     for name in ("exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "softplus", "leaky_relu", "max", "min")
 }
 _KNOWN = {
-    "": {"title", "description", "model", "data", "training", "display"},
+    "": {"title", "description", "model", "data", "training", "display", "reference"},
     "model": {"kind", "activation", "weights", "bias", "expression", "parameters", "sizes", "output", "seed",
               "biases"},
     "data": {"x", "y", "inputs"},
     "training": {"loss", "lr", "steps", "mode", "batch_size", "optimizer", "momentum"},
     "display": {"precision"},
+    "reference": {"source", "values"},
 }
 _NAME = re.compile(r"[^\W\d]\w*$")
 
@@ -100,6 +101,10 @@ class Problem:
     precision: int = 3
     description: str | None = None
     source: str = "<problem>"
+    #: Numbers a text (a textbook, the seed document) writes for this problem, by answer name
+    #: ("new ŷ", "sample 2: ∂L2/∂w"): the explanation says where its own numbers differ, and why.
+    reference: dict[str, str] = field(default_factory=dict)
+    reference_source: str = "the reference"
 
     @property
     def samples(self) -> int:
@@ -214,6 +219,7 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
     else:
         _read_mlp(read, model, problem)
     _read_data(read, data_table, problem)
+    _read_reference(read, read.table(data, "reference"), problem)
     if problem.mode == "minibatch" and problem.batch_size is None:
         read.fail("[training] batch_size", "minibatch mode needs a batch size")
     if problem.batch_size is not None and problem.samples and problem.batch_size > problem.samples:
@@ -226,6 +232,26 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         read.fail("[training] optimizer", "the batch/stochastic/mini-batch narration uses plain gradient descent "
                                           "(optimizer = \"sgd\")")
     return problem
+
+
+def _read_reference(read: _Reader, table, problem: Problem) -> None:
+    problem.reference_source = read.string(table, "source", "[reference]", "the reference")
+    values = table.get("values", {})
+    if not isinstance(values, Mapping):
+        read.fail("[reference] values", "expected a table of step names and numbers")
+    texts = {}
+    for name, value in values.items():
+        # Kept as the text of the number: how many decimals the reference wrote is part of what it says,
+        # so "0.2350" may be given as a string.
+        text = value if isinstance(value, str) else repr(value)
+        try:
+            number = float(text)
+        except ValueError:
+            number = float("nan")
+        if isinstance(value, bool) or not np.isfinite(number):
+            read.fail(f"[reference] values {name!r}", f"expected a finite number, got {value!r}")
+        texts[str(name)] = text
+    problem.reference = texts
 
 
 def _read_neuron(read: _Reader, model, problem: Problem) -> None:
@@ -334,7 +360,7 @@ def load_problem(path) -> Problem:
     """Read and validate a TOML problem file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (some editors write one) is not TOML
     except FileNotFoundError:
         raise ProblemError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
