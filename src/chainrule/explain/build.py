@@ -59,6 +59,8 @@ def initial_parameters(problem: Problem) -> dict[str, np.ndarray]:
         else:
             bound = 1 / np.sqrt(n_in)  # PyTorch's Linear initialisation
             weight, bias = rng.uniform(-bound, bound, (n_out, n_in)), rng.uniform(-bound, bound, n_out)
+            # Written down to four decimals, so a learner can read (and use) the starting weights as given.
+            weight, bias = np.round(weight, 4), np.round(bias, 4)
         values[f"W{layer + 1}"], values[f"b{layer + 1}"] = np.array(weight, float), np.array(bias, float)
     return values
 
