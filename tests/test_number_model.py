@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 
 import pytest
@@ -36,10 +37,11 @@ def _sig(z):
 
 
 _NAMES = {"σ": "sig", "tanh": "tanh", "ln": "ln", "exp": "exp", "softplus": "softplus", "relu": "relu",
-          "sqrt": "sqrt", "sign": "sign"}
+          "sqrt": "sqrt", "sign": "sign", "leaky_relu": "leaky_relu"}
 _CALCULATOR = {"__builtins__": {}, "sig": _sig, "ln": mpmath.log, "tanh": mpmath.tanh, "exp": mpmath.exp,
                "softplus": lambda z: mpmath.log(1 + mpmath.exp(z)), "relu": lambda z: max(z, 0),
-               "sqrt": mpmath.sqrt, "abs": abs, "mpf": mpmath.mpf, "sign": mpmath.sign}
+               "sqrt": mpmath.sqrt, "abs": abs, "mpf": mpmath.mpf, "sign": mpmath.sign,
+               "leaky_relu": lambda z: z if z > 0 else z * mpmath.mpf("0.01")}
 
 
 def python_form(text: str) -> str:
@@ -50,8 +52,9 @@ def python_form(text: str) -> str:
     for symbol, name in _NAMES.items():
         text = text.replace(symbol + "(", name + "(")
     text = re.sub(r"\|([^|]+)\|", r"abs(\1)", text)
+    text = re.sub(r"𝟙\[([^\]]+)\]", r"(1 if \1 else 0)", text)  # the indicator 𝟙[z > 0]
     text = re.sub(r"(\d|\))\(", r"\1*(", text)  # juxtaposition: 2(0.622 - 0.0), σ(z)(1 - σ(z))
-    text = re.sub(r"\b(sig|tanh|ln|exp|softplus|relu|sqrt|abs|sign)\*\(", r"\1(", text)
+    text = re.sub(r"\b(sig|tanh|ln|exp|softplus|leaky_relu|relu|sqrt|abs|sign)\*\(", r"\1(", text)
     # Every printed number exactly as printed, in 400-digit arithmetic.
     return re.sub(r"(?<![\w.])(\d+\.?\d*(?:e-?\+?\d+)?)", r"mpf('\1')", text)
 
@@ -199,7 +202,7 @@ def test_number_text_rules():
 # Random problems against PyTorch
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "softplus": torch.nn.functional.softplus,
-               "identity": lambda z: z}
+               "identity": lambda z: z, "relu": torch.relu, "leaky_relu": torch.nn.functional.leaky_relu}
 LOSSES = {
     "mse": lambda p, y: (p - y) ** 2,
     "l1": lambda p, y: (p - y).abs(),
@@ -250,7 +253,7 @@ def torch_step(document: dict):
     return float(loss), w.grad.tolist(), (float(b.grad) if b.requires_grad else None)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("CHAINRULE_PROPERTY_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(neuron_problems())
 def test_random_problems_show_checkable_exact_numbers(document):
     problem = parse_problem(document, "random.toml")

@@ -855,6 +855,28 @@ class _Text(_Renderer):
         return f"{left} {symbol} {right}"
 
 
+def _mn(text: str) -> str:
+    if text.startswith(("-", "−")):
+        return f"<mrow><mo>−</mo><mn>{escape(text[1:])}</mn></mrow>"
+    return f"<mn>{escape(text)}</mn>"
+
+
+def _matrix_cells(text: str) -> list[list[str]] | None:
+    """The rows and cells of a formatted vector or matrix ("[[0.05, 0.1], [0.2, 0.3]]"), or None."""
+    inner = text.strip()
+    if not (inner.startswith("[") and inner.endswith("]")) or "…" in inner:
+        return None
+    inner = inner[1:-1].strip()
+    if inner.startswith("["):
+        if not inner.endswith("]"):
+            return None
+        rows = [row.strip("[] ") for row in inner[1:-1].split("], [")]
+    else:
+        rows = [inner]
+    cells = [[cell.strip() for cell in row.split(",")] for row in rows]
+    return cells if all(cells) and all(c and "[" not in c for row in cells for c in row) else None
+
+
 def _is_simple(text: str) -> bool:
     return re.fullmatch(r"[\w.]+", text) is not None
 
@@ -946,7 +968,11 @@ def _mathml_tokens(text: str) -> str:
 
 class _Latex(_Renderer):
     def number(self, value, literal, call=False):
-        return _literal(value) if literal else (self.call_fmt if call else self.fmt)(value)
+        text = _literal(value) if literal else (self.call_fmt if call else self.fmt)(value)
+        rows = _matrix_cells(text) if np.ndim(value) in (1, 2) else None
+        if rows is not None:
+            return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(row) for row in rows) + r" \end{bmatrix}"
+        return text
 
     def name(self, name):
         return latex_name(name)
@@ -984,9 +1010,12 @@ class _MathML(_Renderer):
 
     def number(self, value, literal, call=False):
         text = _literal(value) if literal else (self.call_fmt if call else self.fmt)(value)
-        if text.startswith("-"):
-            return f"<mrow><mo>−</mo><mn>{escape(text[1:])}</mn></mrow>"
-        return f"<mn>{escape(text)}</mn>"
+        rows = _matrix_cells(text) if np.ndim(value) in (1, 2) else None
+        if rows is not None:  # a substituted tensor is drawn as the matrix it is
+            cells = "".join("<mtr>" + "".join(f"<mtd>{_mn(c)}</mtd>"
+                                              for c in row) + "</mtr>" for row in rows)
+            return f'<mrow><mo>[</mo><mtable>{cells}</mtable><mo>]</mo></mrow>'
+        return _mn(text)
 
     def name(self, name):
         return mathml_name(name)
