@@ -128,6 +128,7 @@ class _Common:
         self.top = graph.root.name
         self.more: dict[str, int] = {}  # extra digits for values whose rounding would mislead a later line
         self.call_keys: dict[str, list[str]] = {}  # a local derivative's written calls (σ(z)), by line
+        self._computed: set[str] | None = None  # names of the computed (not given) values
         self.exact_grads = gradients
         self.shown: dict[str, object] = {}  # hand values, by name
 
@@ -212,8 +213,9 @@ class _Common:
 
     def _computed_names(self, expression: Expr) -> tuple[str, ...]:
         """The names in ``expression`` whose numbers were computed (givens are exact as written)."""
-        computed = {n.name for n in self.graph.visible_ops}
-        return tuple(sorted(name for name in expression.names() if name in computed))
+        if self._computed is None:
+            self._computed = {n.name for n in self.graph.visible_ops}
+        return tuple(sorted(name for name in expression.names() if name in self._computed))
 
     def grad_of(self, node: Node) -> np.ndarray:
         grad = self.exact_grads.get(id(node.tensor))
