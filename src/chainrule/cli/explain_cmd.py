@@ -159,6 +159,8 @@ def _explanation(args, target: str) -> Explanation:
         problem = resolve_problem(target, args)
         _refuse_expression_flags(args, problem, target)
         if getattr(args, "lr", None) is not None and problem.source != "expression":
+            if args.lr != problem.lr:
+                problem.reference = {}  # a reference text's numbers are for the problem's own learning rate
             problem.lr = args.lr
         return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
                                detail=getattr(args, "detail", "auto"), optimizer=getattr(args, "optimizer", None),

@@ -94,8 +94,12 @@ def _loss(problem: Problem, prediction: Tensor, target: Tensor | None) -> Tensor
         return _apply(RULES["bce_with_logits"], (prediction, target))
     if kind == "hinge":
         label = float(target.data)
-        label = 2 * label - 1 if label in (0.0, 1.0) else label
-        return (1 - label * prediction).relu()
+        if label not in (0.0, 1.0, -1.0):
+            raise ProblemError(f"{problem.source}: the hinge loss needs a class label, 0 or 1 (or −1 or 1), "
+                               f"got y = {label:g}")
+        # The hinge loss is written with labels ±1: y = 0 is the class −1.
+        signed = tensor(2 * label - 1 if label == 0.0 else label, name="y")
+        return (1 - signed * prediction).relu()
     raise ProblemError(f"{problem.source}: [training] loss: unknown loss {kind!r}")
 
 
@@ -183,7 +187,11 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
         prediction = _as_tensor(_evaluate_expression(parse_expression(problem.expression), tensors))
         if not prediction.requires_grad:
             raise ProblemError("expression: the result does not depend on any parameter")
-        if problem.y is not None and problem.loss != "none" and prediction.name is None:
+        has_loss = problem.y is not None and problem.loss != "none"
+        if prediction._ctx is None and not has_loss:
+            raise ProblemError(f"expression: {problem.expression!r} is the parameter itself, so there is no step "
+                               "to differentiate through (∂w/∂w = 1); write an operation, such as w*x or w^2")
+        if has_loss and prediction.name is None:
             # The model's output is a step of its own (ŷ; z for a logit loss), not folded into the loss.
             prediction.name = "z" if problem.loss == "bce_with_logits" else "ŷ"
         target = None if problem.y is None else tensor(problem.y[samples[0]], name="y")

@@ -305,7 +305,8 @@ class _Common:
             sections.append(forward)
             return
         loss_equation = forward.items.pop()
-        sections.append(forward)
+        if forward.items:  # (w − y)² has no forward step before its loss
+            sections.append(forward)
         sections.append(Section("Loss", "loss", items=[loss_equation]))
 
     def _step_size_note(self, new_exact: dict[str, np.ndarray]) -> Note | None:

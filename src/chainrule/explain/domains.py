@@ -49,9 +49,20 @@ def _problem(node: Node) -> str:
     return f"{rule} gives {_number(node.value)} at {first}"
 
 
+#: Losses that compare a prediction with a probability: their target must lie in [0, 1].
+_PROBABILITY_TARGETS = ("binary_cross_entropy", "bce_with_logits")
+
+
 def check_forward(graph: Graph) -> None:
-    """Raise ``DomainError`` at the first step whose value is NaN or ∞ although its inputs are finite."""
+    """Raise ``DomainError`` at the first step whose value is NaN or ∞ although its inputs are finite,
+    or whose target is not what the function takes (a binary cross-entropy target outside [0, 1])."""
     for node in graph.nodes:
+        if node.rule is not None and node.rule.name in _PROBABILITY_TARGETS and len(node.inputs) > 1:
+            target = np.asarray(node.inputs[1].value, dtype=float)
+            if np.any((target < 0) | (target > 1)):
+                raise DomainError(f"explain: binary cross-entropy compares ŷ with a probability, so the target "
+                                  f"must be between 0 and 1, got y = {_number(target)}; use another loss (mse) "
+                                  "for other targets")
         if node.rule is None or np.all(np.isfinite(node.value)):
             continue
         if all(np.all(np.isfinite(p.value)) for p in node.inputs):

@@ -380,7 +380,12 @@ def load_builtin(name: str) -> Problem:
     if name not in builtin_names():
         raise ProblemError(f"no built-in example {name!r}; built-ins: {', '.join(builtin_names())}")
     text = resources.files("chainrule.examples").joinpath(f"{name}.toml").read_text(encoding="utf-8")
-    return parse_problem(tomllib.loads(text), name)
+    data = tomllib.loads(text)
+    if "toy" in data.get("data", {}):  # a generated data set for `chainrule train`, not a derivation
+        raise ProblemError(f"{name} is a training problem: run `chainrule train {name}`; `chainrule explain` "
+                           f"takes {', '.join(n for n in builtin_names() if n.startswith('example'))}, a problem "
+                           "file or an expression")
+    return parse_problem(data, name)
 
 
 def expression_problem(expression: str, values: Mapping[str, float], *, target: float | None = None,

@@ -16,7 +16,10 @@ __all__ = ["annotate_reference"]
 
 
 def _rounded(value: float, decimals: int) -> Decimal:
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    number = Decimal(repr(float(value)))
+    if not number.is_finite() or abs(number) >= 10 ** 15:
+        return number  # nothing to round at these magnitudes
+    return number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def annotate_reference(explanation, reference: dict[str, str], source: str) -> list[str]:
