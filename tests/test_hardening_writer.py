@@ -142,7 +142,9 @@ def test_paths_that_cannot_be_written_are_one_line(capsys, tmp_path):
 def as_nobody(*argv, cwd="/"):
     """Run the command as user nobody (everything is imported first, while still root: nobody cannot
     read root's Python installation)."""
-    code = ("import contextlib, io, os, sys; from chainrule.cli import main\n"
+    code = ("import contextlib, io, os, sys, numpy.ma; from chainrule.cli import main\n"
+            "import chainrule.train, chainrule.data, chainrule.io\n"
+            "from chainrule.cli import train_cmd, train_problem, train_data, train_model, train_report\n"
             "with contextlib.redirect_stdout(io.StringIO()): main(['explain', 'example1'])\n"
             "os.setgid(65534); os.setuid(65534); sys.exit(main(sys.argv[1:]))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}

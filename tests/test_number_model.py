@@ -253,7 +253,8 @@ def torch_step(document: dict):
     return float(loss), w.grad.tolist(), (float(b.grad) if b.requires_grad else None)
 
 
-@settings(max_examples=int(os.environ.get("CHAINRULE_PROPERTY_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("CHAINRULE_PROPERTY_EXAMPLES", 40)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(neuron_problems())
 def test_random_problems_show_checkable_exact_numbers(document):
     problem = parse_problem(document, "random.toml")
