@@ -63,3 +63,22 @@ def test_built_ins_refuse_expression_flags(capsys):
     assert main(["explain", "example1", "--set", "w=3"]) == 2
     assert "error" in capsys.readouterr().err
     assert load_builtin("example1").title.startswith("Example 1")
+
+
+def test_roles_are_what_the_user_called_them():
+    # Inputs are inputs; only y is the target.
+    text = explain_problem(expression_problem("w*x - (w*u)", {"w": 0.5, "x": 1.0, "u": 2.0}, lr=0.1)).to_text()
+    assert "x = 1.0   (input)" in text and "u = 2.0   (input)" in text and "(target)" not in text
+    # No target: a function f, with no Loss section.
+    assert "f = w · x − w · u" in text and "Loss" not in text and "∂f/∂w" in text
+    # A logit loss takes the pre-activation z; ŷ = σ(z) is never computed.
+    logits = explain_problem(expression_problem("w1*x1 + w2*x2", {"w1": 0.5, "w2": -0.5, "x1": 1.0, "x2": 2.0},
+                                                target=1.0, loss="bce_with_logits", lr=0.1)).to_text()
+    assert "z = w1 · x1 + w2 · x2" in logits and "ŷ" not in logits and "∂L/∂z = σ(z) − y" in logits
+    assert "y = 1.0   (target)" in logits
+
+
+def test_tables_use_typographic_minus_and_keep_their_decimals():
+    explanation = explain_problem(expression_problem("w*x", {"w": 0.5, "x": -1.0}, target=1.0, lr=0.1, steps=3))
+    table = next(item for s in explanation.sections for item in s.items if hasattr(item, "rows"))
+    assert all("-" not in cell for row in table.rows for cell in row)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import backward as _backward
-from ..formula import format_number
 from ..tensor import Tensor, tensor
 from .derivation import Derivation, derive, rebuild
 from .explanation import Explanation, GraphView
@@ -72,6 +71,10 @@ def _graph_view(graph: Graph, derivation: Derivation, exact_grads: dict[int, np.
     return view
 
 
+def _minus(text: str) -> str:
+    return text.replace("-", "−").replace("e−", "e-")
+
+
 def _jsonable(value):
     from .explanation import _number_or_list
 
@@ -113,10 +116,10 @@ def _more_steps(graph: Graph, first: Derivation, lr: float, precision: int, step
         loss = float(np.asarray(root.data).sum())
         root.backward()
         optimizer.step()
-        rows.append([str(step), format_number(loss, precision + 1)]
-                    + [format_value(leaves[n.index].data, precision + 1) for n in parameters])
+        rows.append([str(step), _minus(format_value(loss, precision + 1))]
+                    + [_minus(format_value(leaves[n.index].data, precision + 1)) for n in parameters])
     final_root, _ = rebuild(graph, leaves)
-    final_loss = format_number(float(np.asarray(final_root.data).sum()), precision + 1)
+    final_loss = _minus(format_value(float(np.asarray(final_root.data).sum()), precision + 1))
     table = Table(["step", "loss before the step"] + [f"{n.name} after" for n in parameters], rows,
                   caption=f"Loss after all {steps} steps: {final_loss}")
     label = {"sgd": "gradient descent", "momentum": "gradient descent with momentum", "adam": "Adam"}[update.name]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...formula import FUNCTIONS, Bin, Call, Expr, Num, format_number
+from ...formula import FUNCTIONS, Bin, Call, Expr, Num
+from ..numbers import number_text
 from .follow import Recomputation, nodes, rewrite
 from .steps import Step
 
@@ -20,7 +21,7 @@ __all__ = ["diagnose"]
 
 
 def _number(value: float, step: Step) -> str:
-    return format_number(value, step.decimals).replace("-", "−")
+    return number_text(value, step.decimals, max(step.decimals, 1)).replace("-", "−")
 
 
 def _flipped_update(expr: Expr) -> Expr | None:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...formula import format_number
 from ..explanation import Explanation
 from ..model import Equation
+from ..numbers import WrittenArray, number_text, shortest
 
 __all__ = ["Step", "answer_steps", "normalize_key", "MAX_ELEMENTS"]
 
@@ -52,7 +52,9 @@ class Step:
     def shown_text(self) -> str:
         if self.index is None:
             return self.equation.shown_text()
-        return format_number(self.shown, self.equation.decimals)
+        if isinstance(self.equation.shown, WrittenArray):  # carried elements print as they were written
+            return shortest(self.shown)
+        return number_text(self.shown, self.equation.decimals, max(self.equation.decimals, 1))
 
     @property
     def decimals(self) -> int:
