@@ -149,8 +149,13 @@ class _Common:
                 values[node.index] = written.get(node.name, node.value) if node.visible else node.value
                 continue
             # A scalar given is written as a plain number; the engine's rule wants the node's own shape.
-            raw = node.rule.forward(*[np.reshape(np.asarray(values[p.index], dtype=float), p.shape)
-                                      for p in node.inputs], **node.attrs)
+            arguments = [np.reshape(np.asarray(values[p.index], dtype=float), p.shape) for p in node.inputs]
+            raw = node.rule.forward(*arguments, **node.attrs)
+            if node.rule.name in ("add", "sub"):
+                # 0.5 − 0.6 + 0.1 is 0 by hand; in binary floating point it is 2.8e-17. Noise that far
+                # below the numbers that made it is written as the 0 it is.
+                scale = sum(np.abs(a) for a in arguments)
+                raw = np.where(np.abs(raw) <= 1e-12 * scale, 0.0, raw)
             if node.visible:
                 raw = self.write(node.name, float(np.asarray(raw).reshape(())) if np.ndim(raw) == 0 else raw)
                 found[node.name] = raw
@@ -418,7 +423,8 @@ def _misleading(equation: Equation) -> bool:
     """Carried rounding has made this line's result lose its meaning: a nonzero value shows as 0,
     the sign flips, or it is off by more than 5 % (beyond its own rounding)."""
     exact, shown = float(np.asarray(equation.value, dtype=float).reshape(-1)[0]), float(equation.shown)
-    if exact == 0 or not np.isfinite(exact):
+    # 2.8e-17 from 0.5 − 0.6 + 0.1 is floating-point noise, and 0 is its right hand value.
+    if abs(exact) <= 1e-12 or not np.isfinite(exact):
         return False
     if shown == 0 or np.sign(shown) != np.sign(exact):
         return True
