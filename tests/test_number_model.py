@@ -93,7 +93,9 @@ def assert_lines_check(document: dict) -> int:
         value = calculate(form)
         if math.isnan(value) and ("(1 − 1.0) ×" in form or "0.0 ×" in form):
             continue  # 0 × ln(0): a person writes 0 for a term the target switches off
-        tolerance = half_unit(Written(result.replace("−", "-"))) * (1 + 1e-9) + 1e-15
+        # Half a unit of the last printed digit (a result exactly half-way may round either way), plus the
+        # float error of this subtraction itself.
+        tolerance = half_unit(Written(result.replace("−", "-"))) * (1 + 1e-9) + 1e-12 * abs(printed) + 1e-15
         assert abs(value - printed) <= tolerance, f"{line}: the calculator gives {value!r}"
         count += 1
     return count

@@ -96,11 +96,15 @@ class Explanation:
         lines += ["", style.dim(self._footer())]
         return "\n".join(lines) + "\n"
 
+    def _decimals_text(self) -> str:
+        return f"{self.precision} decimal{'' if self.precision == 1 else 's'}"
+
     def _footer(self) -> str:
         if self.exact:
-            return (f"Numbers are exact values, printed to {self.precision} decimals; without --exact they are "
+            return (f"Numbers are exact values, printed to {self._decimals_text()}; without --exact they are "
                     "rounded and carried from step to step as a person would by hand.")
-        return (f"Numbers are rounded to {self.precision} decimals and carried from step to step as a person "
+        return (f"Numbers are rounded to {self._decimals_text()} (small ones to {self.precision or 1} significant "
+                f"figure{'s' if self.precision > 1 else ''}) and carried from step to step as a person "
                 "would by hand; the exact values are in the JSON output (--format json) and with --exact.")
 
     def __str__(self) -> str:
