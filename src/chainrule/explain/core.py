@@ -57,6 +57,7 @@ def _graph_view(graph: Graph, derivation: Derivation, exact_grads: dict[int, np.
             "is_loss": node is graph.root,
             "expression": graph.expression(node).to_text() if node.rule is not None else None,
             "value": _jsonable(node.value),
+            "value_shown": _jsonable((derivation.shown_values or {}).get(node.name, node.value)),
             "grad": None if grad is None or not node.tensor.requires_grad else _jsonable(grad),
             "grad_shown": None if shown_grad is None else _jsonable(shown_grad),
             "shape": list(node.shape),

@@ -99,6 +99,7 @@ class Derivation:
     loss: float
     new_loss: float | None
     new_parameters: dict[str, np.ndarray]
+    shown_values: dict[str, object] = None  # each visible value as the text wrote it (the picture shows these)
 
 
 def derive(graph: Graph, *, lr: float | None, precision: int = 3, gradients: dict[int, np.ndarray],
@@ -246,6 +247,9 @@ class _Common:
                 total += float(found.get(consumer.name, 0.0)) * float(local_values.get((consumer.name, node.name), 0.0))
             found[node.name] = self.rounding(total)
         return found
+
+    def _shown_values(self) -> dict[str, object]:
+        return {n.name: self.shown[n.name] for n in self.graph.visible if n.name in self.shown}
 
     def given_section(self) -> Section:
         section = Section("Given values", "given")
@@ -419,7 +423,7 @@ MAX_REFINEMENTS = 12
 REFINE_NODES = 400
 
 
-def _misleading(equation: Equation) -> bool:
+def is_misleading(equation: Equation) -> bool:
     """Carried rounding has made this line's result lose its meaning: a nonzero value shows as 0,
     the sign flips, or it is off by more than 5 % (beyond its own rounding)."""
     exact, shown = float(np.asarray(equation.value, dtype=float).reshape(-1)[0]), float(equation.shown)
@@ -449,7 +453,7 @@ class _ScalarDerivation(_Common):
             return derivation
         for _ in range(MAX_REFINEMENTS):
             misleading = [eq for section in derivation.sections for eq in section.equations()
-                          if eq.kind != "update" and eq.inputs and _misleading(eq)]
+                          if eq.kind != "update" and eq.inputs and is_misleading(eq)]
             if not misleading:
                 break
             for key in misleading[0].inputs:
@@ -458,7 +462,7 @@ class _ScalarDerivation(_Common):
             derivation = self._build_once()
         for section in derivation.sections:  # beyond the digits a hand can carry: show the exact value
             for equation in section.equations():
-                if equation.kind != "update" and equation.inputs and _misleading(equation) \
+                if equation.kind != "update" and equation.inputs and is_misleading(equation) \
                         and float(equation.shown) == 0:
                     equation.shown = self.rounding.computed(float(equation.value), more=1)
                     equation.note = ("too small to carry by hand from the rounded numbers on this line (they "
@@ -529,7 +533,7 @@ class _ScalarDerivation(_Common):
             sections.append(check)
         gradients = {n.name: self.grad_of(n) for n in graph.visible if n.tensor.requires_grad}
         return Derivation(sections, gradients, self._shown_gradients(), float(root.value.reshape(())), new_loss,
-                          new_parameters)
+                          new_parameters, self._shown_values())
 
     def _paths_up(self, node: Node, stops: set[int]) -> list[list[Node]]:
         """Visible paths from ``node`` up to the loss or to the first node in ``stops``: [top, …, node].
@@ -704,7 +708,8 @@ class _TensorDerivation(_Common):
             check, new_loss = self.check_section(new_parameters, loss)
             sections.append(check)
         gradients = {n.name: self.grad_of(n) for n in graph.visible if n.tensor.requires_grad}
-        return Derivation(sections, gradients, self._shown_gradients(), loss, new_loss, new_parameters)
+        return Derivation(sections, gradients, self._shown_gradients(), loss, new_loss, new_parameters,
+                          self._shown_values())
 
     def _term(self, consumer: Node, node: Node, upstream: Expr | None = None) -> Expr | None:
         """What ``consumer`` contributes to ∂L/∂node, written with the rule table's formulas

@@ -266,7 +266,8 @@ class _Walker:
 
     def _graph_variants(self) -> None:
         for node_id, node in self.graph.nodes.items():
-            shown = display_value(node.get("value"), self.decimals)
+            shown = display_value(node["value_shown"] if node.get("value_shown") is not None else node.get("value"),
+                                  self.decimals)
             if shown is not None:
                 self._first(slot_key("v", node_id), Shown("value", *shown))
             grad = node.get("grad_shown") if node.get("grad_shown") is not None else node.get("grad")
@@ -351,7 +352,9 @@ class _Walker:
         return "sample 1 at the starting weights" + (f" ({at})" if at else "")
 
     def _text_of(self, node: str) -> str:
-        shown = display_value(self.graph.nodes[node].get("value"), self.decimals)
+        entry = self.graph.nodes[node]
+        shown = display_value(entry["value_shown"] if entry.get("value_shown") is not None else entry.get("value"),
+                              self.decimals)
         return shown[1] if shown and shown[0] == "text" else ""
 
     def _stated_in_graph_pass(self) -> set[str]:

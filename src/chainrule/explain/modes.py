@@ -13,16 +13,18 @@ also gives the exact values.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..formula import Bin, Num, Var
 from .build import build_loss, initial_parameters, parameter_names
 from .core import gradients_of
-from .derivation import derive, partial
+from .derivation import derive, is_misleading, partial
 from .explanation import Explanation, GraphView
 from .graph import trace
 from .model import Equation, Form, Note, Section, Table, format_value
-from .numbers import NumberModel
+from .numbers import MAX_DECIMALS, NumberModel
 from .problems import Problem
 
 __all__ = ["explain_modes"]
@@ -204,8 +206,32 @@ def _minus(text: str) -> str:
     return text.replace("-", "−").replace("e−", "e-")
 
 
+#: At most this many more decimals when the per-sample gradients cancel in an average.
+MAX_EXTRA_DECIMALS = 6
+
+
 def explain_modes(problem: Problem, detail: str = "auto", exact: bool = False) -> Explanation:
-    """Narrate one epoch of batch, stochastic and (with a batch size) mini-batch gradient descent."""
+    """Narrate one epoch of batch, stochastic and (with a batch size) mini-batch gradient descent.
+
+    Per-sample gradients that nearly cancel (−0.25 + 0.25) would average to a misleading 0 at the
+    problem's precision: then the whole narration is written with more decimals, and says so.
+    """
+    precision = problem.precision
+    for _ in range(MAX_EXTRA_DECIMALS + 1):
+        explanation = _explain_modes(dataclasses.replace(problem, precision=precision), detail, exact)
+        starting_averages = [eq for eq in explanation.equations("batch")
+                             if eq.context in ("batch", "minibatch, batch 1")]
+        if exact or not any(is_misleading(eq) for eq in starting_averages) or precision >= MAX_DECIMALS:
+            break
+        precision += 1
+    if precision != problem.precision:
+        explanation.sections[0].items.append(Note(
+            f"The per-sample gradients nearly cancel in their average, so this narration writes numbers to "
+            f"{precision} decimals instead of {problem.precision}."))
+    return explanation
+
+
+def _explain_modes(problem: Problem, detail: str, exact: bool) -> Explanation:
     narrator = _Narrator(problem, exact)
     given_value = narrator.rounding.given
     start = {name: given_value(v) for name, v in initial_parameters(problem).items()}

@@ -105,7 +105,8 @@ def to_dot(explanation) -> str:
         rows = [f'<tr><td><b>{escape(node["id"])}</b></td></tr>']
         if node.get("expression"):
             rows.append(f'<tr><td><font point-size="10">= {escape(node["expression"])}</font></td></tr>')
-        for line in _value_rows("value", node.get("value"), decimals, given.get(node["id"])):
+        value = node["value_shown"] if node.get("value_shown") is not None else node.get("value")
+        for line in _value_rows("value", value, decimals, given.get(node["id"])):
             rows.append(f'<tr><td align="left">{escape(line)}</td></tr>')
         grad = node["grad_shown"] if node.get("grad_shown") is not None else node.get("grad")
         for line in _value_rows(f"∂L/∂{node['id']}", grad, decimals):
