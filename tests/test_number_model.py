@@ -79,8 +79,6 @@ def carried_lines(document: dict):
         for item in section["items"]:
             if item["type"] != "equation" or item["kind"] not in CARRIED_KINDS or item["shape"]:
                 continue
-            if item["note"] and "exact value is shown" in item["note"]:
-                continue  # beyond hand carrying, said so on the line
             numeric = [f for f in item["forms"] if f["numeric"]]
             if numeric:
                 yield item["text"], numeric[-1]["text"], item["shown_text"]
@@ -268,7 +266,7 @@ def torch_step(document: dict):
 
 
 @settings(max_examples=int(os.environ.get("CHAINRULE_PROPERTY_EXAMPLES", 40)), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(neuron_problems())
 def test_random_problems_show_checkable_exact_numbers(document):
     problem = parse_problem(document, "random.toml")
@@ -278,6 +276,11 @@ def test_random_problems_show_checkable_exact_numbers(document):
         assume(False)
     data = explanation.to_dict()
     json.loads(explanation.to_json())  # strict JSON (allow_nan=False) round-trips
+    # Beyond |z| ≈ 30, float64 cannot hold σ(z) to the digits hand arithmetic needs (1 − σ(31.5) is 2.1e-14,
+    # a hundred float steps): starting points are kept below that, and so are the later steps checked here.
+    assume(all(abs(item["value"]) <= 30 for s in data["sections"] for item in s["items"]
+               if item["type"] == "equation" and item["node"] == "z" and item["value"] is not None
+               and not item["shape"]))
     assert_lines_check(data)
     assert_nothing_nonzero_shows_as_zero(data)
     loss, w_grads, b_grad = torch_step(document)

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
 from ..autograd import no_grad, unbroadcast
-from ..formula import FUNCTIONS, Bin, Call, Expr, Num, Var, fold, with_operands
+from ..formula import FUNCTIONS, Bin, Call, Expr, Neg, Num, Var, fold, with_operands
 from ..tensor import Tensor, _apply, _new
 from .domains import check_forward, check_gradients
 from .graph import Graph, Node
 from .model import Equation, Form, Note, Section, format_value
-from .numbers import NumberModel, Written, half_unit
+from .numbers import NumberModel, Written, half_unit, shortest
 from .updates import UpdateRule
 
 __all__ = ["Derivation", "derive", "replay", "rebuild", "partial", "MAX_PATHS"]
@@ -129,12 +130,17 @@ class _Common:
         self.top = graph.root.name
         self.more: dict[str, int] = {}  # extra digits for values whose rounding would mislead a later line
         self.call_keys: dict[str, list[str]] = {}  # a local derivative's written calls (σ(z)), by line
+        self.exact_keys: set[str] = set()  # lines whose hand value cancels beyond any carried digits
         self._computed: set[str] | None = None  # names of the computed (not given) values
         self.exact_grads = gradients
         self.shown: dict[str, object] = {}  # hand values, by name
 
-    def write(self, key: str, value):
-        """Write a computed value down, with the extra digits refinement gave it (see ``_refined``)."""
+    def write(self, key: str, value, exact=None):
+        """Write a computed value down, with the extra digits refinement gave it (see ``build``); a value
+        that no number of decimals can carry (``exact_keys``) is written with all its digits."""
+        if key in self.exact_keys and np.ndim(value) == 0:  # the hand value with all its digits
+            number = float(value)
+            return Written(shortest(number)) if np.isfinite(number) else number
         return self.rounding.computed(value, more=self.more.get(key, 0))
 
     def _hand_forward(self, written: dict) -> dict:
@@ -158,7 +164,8 @@ class _Common:
                 scale = sum(np.abs(a) for a in arguments)
                 raw = np.where(np.abs(raw) <= 1e-12 * scale, 0.0, raw)
             if node.visible:
-                raw = self.write(node.name, float(np.asarray(raw).reshape(())) if np.ndim(raw) == 0 else raw)
+                exact = float(node.value.reshape(())) if node.is_scalar else None
+                raw = self.write(node.name, float(np.asarray(raw).reshape(())) if np.ndim(raw) == 0 else raw, exact)
                 found[node.name] = raw
             values[node.index] = raw
         self.hand_values = values
@@ -436,6 +443,63 @@ def is_misleading(equation: Equation) -> bool:
     return abs(shown - exact) > max(0.05 * abs(exact), 3 * half_unit(equation.shown))
 
 
+def _misleading_lines(derivation: Derivation) -> list[Equation]:
+    return [eq for section in derivation.sections for eq in section.equations()
+            if eq.kind != "update" and eq.inputs and is_misleading(eq)]
+
+
+def _upstream(derivation: Derivation, line: Equation, depth: int) -> set[str]:
+    """The keys of the numbers ``line`` was computed from, and (``depth`` > 1) the ones those came from."""
+    inputs_of: dict[str, tuple[str, ...]] = {}
+    for section in derivation.sections:
+        for equation in section.equations():
+            inputs_of.setdefault(_line_key(equation), equation.inputs)
+    found, frontier = set(), set(line.inputs)
+    for _ in range(depth):
+        frontier -= found
+        if not frontier:
+            break
+        found |= frontier
+        frontier = {key for k in frontier for key in inputs_of.get(k, ())}
+    return found
+
+
+def _line_key(equation: Equation) -> str:
+    """The key ``write`` knows a line's value by: its node's name, or its left side (∂ŷ/∂z, ∂L/∂w)."""
+    return equation.node if equation.kind in ("forward", "loss", "check") else equation.lhs.to_text()
+
+
+def hand_arithmetic(expr: Expr, values: dict) -> float:
+    """Evaluate arithmetic on written numbers in decimal, as a person (or a calculator) does:
+    1 − 0.999999999999 is 1e-12, where binary floating point gives 1.00009e-12."""
+    def combine(node, parts):
+        if any(p is None for p in parts):
+            return None
+        if isinstance(node, Num):
+            return Decimal(repr(float(node.value)))
+        if isinstance(node, Var):
+            value = values.get(node.name)
+            return None if value is None or np.ndim(value) else Decimal(repr(float(value)))
+        if isinstance(node, Bin) and node.op in ("+", "-", "*", "/"):
+            left, right = parts
+            if node.op == "/" and right == 0:
+                return None
+            if node.op == "/":
+                return left / right
+            return left + right if node.op == "+" else left - right if node.op == "-" else left * right
+        if isinstance(node, Bin) and node.op == "^" and parts[1] == parts[1].to_integral_value() and abs(parts[1]) < 8:
+            return parts[0] ** int(parts[1]) if parts[0] or parts[1] > 0 else None
+        if isinstance(node, Neg):
+            return -parts[0]
+        return None
+
+    try:
+        result = fold(expr, combine)
+    except (ArithmeticError, ValueError):
+        result = None
+    return float(result) if result is not None and result.is_finite() else float(expr.evaluate(values))
+
+
 def _saturation_note(node: Node, argument: Node, exact: float) -> str | None:
     if node.rule is None or node.rule.name not in ("sigmoid", "tanh") or abs(exact) >= 0.01:
         return None
@@ -451,22 +515,34 @@ class _ScalarDerivation(_Common):
         derivation = self._build_once()
         if not self.rounding.carry or len(self.graph.nodes) > REFINE_NODES:
             return derivation
+        attempts: dict[str, int] = {}
         for _ in range(MAX_REFINEMENTS):
-            misleading = [eq for section in derivation.sections for eq in section.equations()
-                          if eq.kind != "update" and eq.inputs and is_misleading(eq)]
+            misleading = _misleading_lines(derivation)
             if not misleading:
                 break
-            for key in misleading[0].inputs:
+            # More digits for the numbers the line uses; if that was not enough, for theirs too.
+            line = misleading[0]
+            attempts[_line_key(line)] = depth = attempts.get(_line_key(line), 0) + 1
+            for key in _upstream(derivation, line, depth):
                 self.more[key] = self.more.get(key, 0) + 1
             self.shown = {}
             derivation = self._build_once()
-        for section in derivation.sections:  # beyond the digits a hand can carry: show the exact value
+        # Beyond the digits a hand can carry (σ(28.5) is 1 to twelve decimals): the numbers such a line
+        # comes from are written with all their digits, and the line is worked from them.
+        stuck = _misleading_lines(derivation)
+        if stuck:
+            for equation in stuck:
+                keys = _upstream(derivation, equation, len(derivation.sections) * 1000)
+                self.exact_keys |= keys.union(*(self.call_keys.get(k, ()) for k in keys))
+            self.shown = {}
+            derivation = self._build_once()
+        for section in derivation.sections:
             for equation in section.equations():
-                if equation.kind != "update" and equation.inputs and is_misleading(equation) \
-                        and float(equation.shown) == 0:
-                    equation.shown = self.rounding.computed(float(equation.value), more=1)
-                    equation.note = ("too small to carry by hand from the rounded numbers on this line (they "
-                                     "cancel), so the exact value is shown")
+                if _line_key(equation) in self.exact_keys and equation.kind != "update" \
+                        and equation.shown_text() != format_value(self.rounding(equation.shown), 0):
+                    note = ("Written with all its digits: rounded, it would make a later line lose its meaning "
+                            "(the numbers cancel)")
+                    equation.note = note if not equation.note else f"{equation.note.rstrip('.')}. {note}"
         return derivation
 
     def _build_once(self) -> Derivation:
@@ -509,10 +585,10 @@ class _ScalarDerivation(_Common):
                     shown = self.shown[formula.name]  # ∂z/∂w = x: the number x was written as
                 elif _single_call(formula):
                     # ∂ŷ/∂z = σ(z) = σ(1.0) = 0.731: the call is the line, with its argument substituted.
-                    shown = self.write(key, formula.evaluate(self.shown))
+                    shown = self.write(key, formula.evaluate(self.shown), exact)
                 else:
                     numeric, env = self._written_calls(formula, env, key)
-                    shown = self.write(key, numeric.evaluate(env))
+                    shown = self.write(key, hand_arithmetic(numeric, env), exact)
                 local_values[(node.name, argument.name)] = shown
                 # A constant derivative (∂z/∂b = 1) needs no numbers substituted.
                 forms = [] if isinstance(formula, Num) else \
@@ -619,7 +695,7 @@ class _ScalarDerivation(_Common):
                     value *= env[key]
                 number_terms.append(_product(factors))
                 shown_total += float(value)
-            shown = self.write(f"∂L/∂{node.name}", shown_total)
+            shown = self.write(f"∂L/∂{node.name}", shown_total, float(self.grad_of(node).reshape(())))
             self.shown[f"∂L/∂{node.name}"] = shown
             forms = []
             if full is not None:

@@ -39,6 +39,21 @@ def _number_or_list(value):
     return [_number_or_list(v) for v in array]
 
 
+def _finite_or_null(value):
+    """A summary (nested dicts, lists and numbers) with every number a JSON number: NaN and ±∞ become null."""
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating, np.ndarray)):
+        return _number_or_list(value)
+    return value
+
+
 def _nonfinite(value) -> str | None:
     """"nan", "inf" or "-inf" where a value is not a finite number (its JSON value is null)."""
     array = np.asarray(value, dtype=float)
@@ -135,8 +150,7 @@ class Explanation:
             "description": self.description,
             "precision": self.precision,
             "exact": self.exact,
-            "summary": {k: _number_or_list(v) if isinstance(v, (float, np.floating, np.ndarray)) else v
-                        for k, v in self.summary.items()},
+            "summary": _finite_or_null(self.summary),
             "sections": [
                 {"title": s.title, "kind": s.kind, "intro": s.intro, "items": [_json_item(i) for i in s.items]}
                 for s in self.sections

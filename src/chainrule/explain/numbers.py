@@ -93,7 +93,7 @@ def number_text(value: float, decimals: int, significant: int) -> str:
     decimals = max(decimals, significant - 1 - math.floor(math.log10(magnitude)))
     decimals = min(decimals, MAX_DECIMALS)
     rounded = _round_half_up(number, decimals)
-    if abs(float(rounded) - number) <= 1e-9 * magnitude:  # exact at this precision: no trailing zeros
+    if abs(float(rounded) - number) <= 1e-14 * magnitude:  # exact at this precision (up to float noise)
         return shortest(float(rounded))
     text = f"{rounded:f}"
     if text.startswith("-") and float(rounded) == 0:
