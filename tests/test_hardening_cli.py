@@ -11,25 +11,9 @@ import pytest
 
 import chainrule as cr
 from chainrule.cli import main
+from cli_helpers import one_line, run_cli
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-
-
-def run_cli(capsys, *argv):
-    try:
-        status = main([str(a) for a in argv])
-    except SystemExit as exit:
-        status = exit.code
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_line(err, *fragments):
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chainrule: error: "), err
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, err)
 
 
 @pytest.mark.parametrize("argv, fragments", [

@@ -10,25 +10,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.cli import main
 from chainrule.io import UnsafeTarget, check_target, write_bytes, write_file
 from chainrule.io.writer import temporary_files
-
-
-def run_cli(capsys, *argv):
-    try:
-        status = main([str(a) for a in argv])
-    except SystemExit as exit:
-        status = exit.code
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_line(err, *fragments):
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chainrule: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, err)
+from cli_helpers import one_line, run_cli
 
 
 def test_a_symlink_keeps_being_a_link_and_its_target_is_replaced(tmp_path):

@@ -257,16 +257,8 @@ def _explain_modes(problem: Problem, detail: str, exact: bool) -> Explanation:
         "Per-sample gradients at the starting parameters", "sample",
         intro="Each sample has its own loss Lᵢ and its own gradient; backpropagation gives each one.",
     )
-    rest = _Summary(narrator, with_update=False)
-    starting = []
-    for i in range(n):
-        if _in_full(i):
-            starting.append(narrator.sample_gradient(start, start_exact, i, per_sample_section, with_forward=True,
-                                                     context=f"sample {i + 1}"))
-        else:
-            starting.append(rest.gradient(start, start_exact, i))
-            rest.row(i, start, starting[-1][0])
-    rest.close(per_sample_section)
+    starting = _sample_gradients(narrator, start, start_exact, list(range(n)), per_sample_section,
+                                 lambda i: f"sample {i + 1}", lambda position: _in_full(position))
     sections.append(per_sample_section)
 
     results = {}
@@ -320,16 +312,9 @@ def _explain_modes(problem: Problem, detail: str, exact: bool) -> Explanation:
                 section.items.append(Note("The first batch starts at the starting weights: its per-sample "
                                           "gradients are the ones above."))
             else:
-                rest = _Summary(narrator, with_update=False)
-                per_sample = []
-                for position, i in enumerate(chunk):
-                    if _in_full(position) and number <= BATCHES_IN_FULL:
-                        per_sample.append(narrator.sample_gradient(hand, exact_values, i, section, with_forward=True,
-                                                                   context=f"{context}, sample {i + 1}"))
-                    else:
-                        per_sample.append(rest.gradient(hand, exact_values, i))
-                        rest.row(i, hand, per_sample[-1][0])
-                rest.close(section)
+                per_sample = _sample_gradients(
+                    narrator, hand, exact_values, chunk, section, lambda i: f"{context}, sample {i + 1}",
+                    lambda position: _in_full(position) and number <= BATCHES_IN_FULL)
             averaged, averaged_exact = narrator.average(section, [g for g, _ in per_sample],
                                                         [e for _, e in per_sample], chunk, f"L_b{number}", context)
             before = exact_values
@@ -360,6 +345,23 @@ def _explain_modes(problem: Problem, detail: str, exact: bool) -> Explanation:
                for mode, (u, hand, exact_values) in results.items()}
     return Explanation(problem.title, sections, precision=problem.precision, graph=_modes_graph(problem, start),
                        summary={"modes": summary}, description=problem.description, detail=detail, exact=exact)
+
+
+def _sample_gradients(narrator: _Narrator, values: dict, exact_values: dict, indices: list[int], section: Section,
+                      context, in_full) -> list[tuple[dict, dict]]:
+    """Each sample's (hand, exact) gradient at ``values``: derived line by line where ``in_full(position)``,
+    otherwise one row of a summary table."""
+    rest = _Summary(narrator, with_update=False)
+    found = []
+    for position, i in enumerate(indices):
+        if in_full(position):
+            found.append(narrator.sample_gradient(values, exact_values, i, section, with_forward=True,
+                                                  context=context(i)))
+        else:
+            found.append(rest.gradient(values, exact_values, i))
+            rest.row(i, values, found[-1][0])
+    rest.close(section)
+    return found
 
 
 def _change(before: dict, after: dict) -> dict:
