@@ -135,7 +135,7 @@ class _Common:
         self.exact_grads = gradients
         self.shown: dict[str, object] = {}  # hand values, by name
 
-    def write(self, key: str, value, exact=None):
+    def write(self, key: str, value):
         """Write a computed value down, with the extra digits refinement gave it (see ``build``); a value
         that no number of decimals can carry (``exact_keys``) is written with all its digits."""
         if key in self.exact_keys and np.ndim(value) == 0:  # the hand value with all its digits
@@ -164,8 +164,7 @@ class _Common:
                 scale = sum(np.abs(a) for a in arguments)
                 raw = np.where(np.abs(raw) <= 1e-12 * scale, 0.0, raw)
             if node.visible:
-                exact = float(node.value.reshape(())) if node.is_scalar else None
-                raw = self.write(node.name, float(np.asarray(raw).reshape(())) if np.ndim(raw) == 0 else raw, exact)
+                raw = self.write(node.name, float(np.asarray(raw).reshape(())) if np.ndim(raw) == 0 else raw)
                 found[node.name] = raw
             values[node.index] = raw
         self.hand_values = values
@@ -585,10 +584,10 @@ class _ScalarDerivation(_Common):
                     shown = self.shown[formula.name]  # ∂z/∂w = x: the number x was written as
                 elif _single_call(formula):
                     # ∂ŷ/∂z = σ(z) = σ(1.0) = 0.731: the call is the line, with its argument substituted.
-                    shown = self.write(key, formula.evaluate(self.shown), exact)
+                    shown = self.write(key, formula.evaluate(self.shown))
                 else:
                     numeric, env = self._written_calls(formula, env, key)
-                    shown = self.write(key, hand_arithmetic(numeric, env), exact)
+                    shown = self.write(key, hand_arithmetic(numeric, env))
                 local_values[(node.name, argument.name)] = shown
                 # A constant derivative (∂z/∂b = 1) needs no numbers substituted.
                 forms = [] if isinstance(formula, Num) else \
@@ -695,7 +694,7 @@ class _ScalarDerivation(_Common):
                     value *= env[key]
                 number_terms.append(_product(factors))
                 shown_total += float(value)
-            shown = self.write(f"∂L/∂{node.name}", shown_total, float(self.grad_of(node).reshape(())))
+            shown = self.write(f"∂L/∂{node.name}", shown_total)
             self.shown[f"∂L/∂{node.name}"] = shown
             forms = []
             if full is not None:

@@ -190,13 +190,9 @@ class NumberModel:
         return len(text.split(".")[1])
 
     def distinguish(self, a: float, b: float) -> tuple[str, str]:
-        """Two exact values written with just enough decimals to tell them apart (the loss before and after)."""
-        for decimals in range(self.decimals, MAX_DECIMALS + 7):
-            first, second = (number_text(v, decimals, self.significant) for v in (a, b))
+        """Two exact values written with just enough digits to tell them apart (the loss before and after)."""
+        for extra in range(17):
+            first, second = (number_text(v, self.decimals + extra, self.significant + extra) for v in (a, b))
             if first != second or a == b:
                 return first, second
-            if abs(a) < _SCIENTIFIC_BELOW or abs(a) >= _SCIENTIFIC_FROM:
-                first, second = (f"{v:.{decimals - self.decimals + 3}e}" for v in (a, b))
-                if first != second:
-                    return first, second
         return repr(float(a)), repr(float(b))
