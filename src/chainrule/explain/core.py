@@ -10,6 +10,7 @@ from .derivation import Derivation, derive, rebuild
 from .explanation import Explanation, GraphView
 from .graph import Graph, trace
 from .model import Section, Table, format_value
+from .numbers import typographic_minus as _minus
 from .updates import OPTIMIZERS, UpdateRule
 
 __all__ = ["explain", "explain_graph", "gradients_of"]
@@ -70,10 +71,6 @@ def _graph_view(graph: Graph, derivation: Derivation, exact_grads: dict[int, np.
                 label = "×".join(map(str, argument.shape)) or "scalar"
             view.edges.append({"from": argument.name, "to": node.name, "label": label or ""})
     return view
-
-
-def _minus(text: str) -> str:
-    return text.replace("-", "−").replace("e−", "e-")
 
 
 def _jsonable(value):

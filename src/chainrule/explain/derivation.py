@@ -23,7 +23,7 @@ from ..tensor import Tensor, _apply, _new
 from .domains import check_forward, check_gradients
 from .graph import Graph, Node
 from .model import Equation, Form, Note, Section, format_value
-from .numbers import NumberModel, Written, half_unit, shortest
+from .numbers import NumberModel, Written, half_unit, shortest, typographic_minus
 from .updates import UpdateRule
 
 __all__ = ["Derivation", "derive", "replay", "rebuild", "partial", "MAX_PATHS"]
@@ -390,7 +390,7 @@ def _describe_change(before: float, after: float, shown_before, shown_after, rou
     if not hand_agrees:  # the written numbers cannot show the change: give the exact values, just apart
         before_text, after_text = rounding.distinguish(before, after)
         before_text, after_text = before_text + " (exact)", after_text + " (exact)"
-    before_text, after_text = (t.replace("-", "−").replace("e−", "e-") for t in (before_text, after_text))
+    before_text, after_text = (typographic_minus(t) for t in (before_text, after_text))
     if after < before:
         tiny = (", only a little because the gradient is small" if abs(after - before) < 1e-3 * abs(before)
                 else "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .graph import Graph, Node
+from .numbers import typographic_minus
 from .problems import ProblemError
 
 __all__ = ["DomainError", "check_forward", "check_gradients"]
@@ -24,7 +25,7 @@ class DomainError(ProblemError):
 def _number(array) -> str:
     values = np.asarray(array, dtype=float).reshape(-1)
     shown = ", ".join(f"{v:.6g}" for v in values[:4]) + (", …" if values.size > 4 else "")
-    return shown.replace("-", "−").replace("e−", "e-")
+    return typographic_minus(shown)
 
 
 def _problem(node: Node) -> str:

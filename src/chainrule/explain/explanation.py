@@ -11,7 +11,7 @@ import numpy as np
 
 from ..formula import Expr
 from .model import Equation, Form, Note, Section, Table, format_value
-from .numbers import Written, number_text
+from .numbers import Written, number_text, typographic_minus
 
 __all__ = ["Explanation", "GraphView", "GraphvizMissing", "SCHEMA"]
 
@@ -232,7 +232,7 @@ def _minus(text: str) -> str:
     """Typographic minus signs in text output, as in the formulas."""
     if any(c.isalpha() for c in text.replace("e-", "").replace("e+", "")):
         return text
-    return text.replace("-", "−").replace("e−", "e-")
+    return typographic_minus(text)
 
 
 DETAILS = ("auto", "elements", "summary")

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .model import format_value
+from .numbers import typographic_minus
 
 __all__ = ["Shown", "Walk", "walk_graph", "display_value", "minus", "slot_key"]
 
@@ -40,8 +41,8 @@ _MAX_ROWS, _MAX_COLUMNS = 5, 4
 
 
 def minus(text: str) -> str:
-    """A typographic minus in a number written for display (−0.5, 1e−05)."""
-    return text.replace("-", "−")
+    """A typographic minus in a number written for display (−0.5), as the text writes it."""
+    return typographic_minus(text)
 
 
 def _shape_text(shape) -> str:

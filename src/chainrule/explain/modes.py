@@ -25,6 +25,7 @@ from .explanation import Explanation, GraphView
 from .graph import trace
 from .model import Equation, Form, Note, Section, Table, format_value
 from .numbers import MAX_DECIMALS, NumberModel
+from .numbers import typographic_minus as _minus
 from .problems import Problem
 
 __all__ = ["explain_modes"]
@@ -199,11 +200,6 @@ class _Summary:
                    "written as a line above would write it"
                    + ("; each update is p − η·∂Lᵢ/∂p from those numbers." if self.with_update else "."))
         section.items.append(Table(columns, self.rows, caption=caption))
-
-
-def _minus(text: str) -> str:
-    """Typographic minus signs, as in the formulas."""
-    return text.replace("-", "−").replace("e−", "e-")
 
 
 #: At most this many more decimals when the per-sample gradients cancel in an average.

@@ -30,7 +30,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-__all__ = ["Written", "WrittenArray", "NumberModel", "shortest", "number_text", "half_unit", "MAX_DECIMALS"]
+__all__ = ["Written", "WrittenArray", "NumberModel", "typographic_minus", "shortest", "number_text", "half_unit",
+           "MAX_DECIMALS"]
 
 #: No number is written with more decimals than this (the CLI's and problem files' highest precision).
 MAX_DECIMALS = 12
@@ -107,6 +108,11 @@ def half_unit(written) -> float:
     mantissa, _, exponent = text.partition("e")
     decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
     return 0.5 * 10.0 ** (-decimals + (int(exponent) if exponent else 0))
+
+
+def typographic_minus(text: str) -> str:
+    """Minus signs as the formulas write them (−0.5), keeping an exponent's hyphen (2.31e-7)."""
+    return text.replace("-", "−").replace("e−", "e-")
 
 
 class NumberModel:
