@@ -361,3 +361,13 @@ def test_a_reference_naming_no_step_is_refused():
     document["reference"]["values"] = {"w_new": "0.4707"}  # the book's exact value: it agrees, no note
     explanation = explain_problem(parse_problem(document, "book.toml"))
     assert not any(eq.note and "my book" in eq.note for eq in explanation.equations())
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_the_optimizers_first_step_checks_on_a_calculator(optimizer):
+    for name in ("example1", "example2"):
+        explanation = explain_problem(load_builtin(name), optimizer=optimizer)
+        assert assert_lines_check(explanation.to_dict()) >= 10
+    adam = explain_problem(load_builtin("example1"), optimizer="adam")
+    m = next(eq for eq in adam.equations("update") if eq.lhs.to_text() == "m_w")
+    assert m.value == pytest.approx(0.1 * 0.2925605, abs=1e-7)  # exact in the JSON, written on the line

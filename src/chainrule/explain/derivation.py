@@ -306,11 +306,13 @@ class _Common:
             else:
                 shown = self.rounding.updated(node.value, new_exact[node.name])
                 fine = self.rounding.update_decimals_array(node.value, new_exact[node.name])
-            section.items.extend(update.lines(
+            lines = update.lines(
                 node.name, env, self.rounding.decimals, fine, self.lr, node.value,
                 self.grad_of(node), new_exact[node.name], shown, node.shape, top=self.top,
-            ))
-            self.shown[f"{node.name}_new"] = shown
+                numbers=self.rounding if scalar else None,
+            )
+            section.items.extend(lines)
+            self.shown[f"{node.name}_new"] = lines[-1].shown  # Adam's, from its written m̂ and v̂
         return section, new_exact
 
     def _loss_section(self, sections: list[Section], forward: Section) -> None:

@@ -80,7 +80,8 @@ class UpdateRule:
         return {name: np.asarray(leaf.data, dtype=float) for name, leaf in leaves.items()}
 
     def lines(self, name: str, env: dict | None, decimals: int, fine: int, lr: float,
-              value_exact, grad_exact, new_exact, new_shown, shape, top: str = "L") -> list[Equation]:
+              value_exact, grad_exact, new_exact, new_shown, shape, top: str = "L",
+              numbers=None) -> list[Equation]:
         """The update's lines for one parameter. ``env`` holds hand values (scalars) or is None (tensors)."""
         grad = _partial(top, name)
         scalar = env is not None
@@ -100,12 +101,16 @@ class UpdateRule:
             forms = [Form(rule)] + ([Form(numbers, env)] if scalar else [])
             return [first, Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown,
                                     fine, node=name, shape=shape)]
-        # Adam, first step (t = 1): the averages and their bias corrections, then the step,
-        # from the gradient as written above (by hand, for scalars).
+        # Adam, first step (t = 1): the averages and their bias corrections, then the step. For scalars
+        # each is written down (``numbers``, the number model) and the next line uses it as written.
+        write = numbers.computed if numbers is not None else (lambda value: value)
+        given = numbers.given if numbers is not None else (lambda value: value)
         g = np.asarray(env["#g"] if scalar else grad_exact, dtype=float)
-        m, v = (1 - self.beta1) * g, (1 - self.beta2) * g * g
-        m_hat, v_hat = m / (1 - self.beta1), v / (1 - self.beta2)
-        numbers = {"β1": self.beta1, "β2": self.beta2, "ε": self.eps, "η": lr, name: env[name] if scalar else None}
+        beta1, beta2, eps = given(self.beta1), given(self.beta2), given(self.eps)
+        m = write((1 - beta1) * g)
+        v = write((1 - beta2) * g * g)
+        m_hat, v_hat = write(m / (1 - beta1)), write(v / (1 - beta2))
+        numbers_env = {"β1": beta1, "β2": beta2, "ε": eps, "η": lr, name: env[name] if scalar else None}
         gname = f"#g{name}"
         lines = []
         steps = [
@@ -118,17 +123,25 @@ class UpdateRule:
             (f"v̂_{name}", Bin("/", Var(f"v_{name}"), Bin("-", Num(1.0), Var("β2"))),
              Bin("/", Var(f"#v{name}"), Bin("-", Num(1.0), Var("β2"))), v_hat),
         ]
-        values = {gname: g, f"#m{name}": m, f"#v{name}": v}
-        for lhs, symbolic, numeric, value in steps:
-            forms = [Form(symbolic)] + ([Form(numeric, {**numbers, **values})] if scalar else [])
-            lines.append(Equation("update", Var(lhs), forms, value, value, _significant(value, fine),
+        values = {gname: env["#g"] if scalar else g, f"#m{name}": m, f"#v{name}": v}
+        # The exact values of the same four lines, from the exact gradient (the JSON's ``value``).
+        exact_g = np.asarray(grad_exact, dtype=float)
+        exact_m, exact_v = (1 - self.beta1) * exact_g, (1 - self.beta2) * exact_g * exact_g
+        exact = [exact_m, exact_v, exact_m / (1 - self.beta1), exact_v / (1 - self.beta2)]
+        for (lhs, symbolic, numeric, value), exact_value in zip(steps, exact):
+            forms = [Form(symbolic)] + ([Form(numeric, {**numbers_env, **values})] if scalar else [])
+            lines.append(Equation("update", Var(lhs), forms, exact_value, value, _significant(value, fine),
                                   node=name, shape=shape))
         step = Bin("-", Var(name), Bin("*", Var("η"), Bin("/", Var(f"m̂_{name}"),
                                                           Bin("+", Call("sqrt", (Var(f"v̂_{name}"),)), Var("ε")))))
         step_numbers = Bin("-", Var(name), Bin("*", Var("η"), Bin("/", Var(f"#mh{name}"),
                                                                    Bin("+", Call("sqrt", (Var(f"#vh{name}"),)),
                                                                        Var("ε")))))
-        forms = [Form(step)] + ([Form(step_numbers, {**numbers, f"#mh{name}": m_hat, f"#vh{name}": v_hat},
+        if numbers is not None:  # the step from the written m̂ and v̂, written so that its change shows
+            new_shown = numbers.updated(env[name], float(env[name]) - float(lr) * float(m_hat) /
+                                        (np.sqrt(float(v_hat)) + float(eps)))
+            fine = numbers.update_decimals(env[name], new_shown)
+        forms = [Form(step)] + ([Form(step_numbers, {**numbers_env, f"#mh{name}": m_hat, f"#vh{name}": v_hat},
                                       collapse=False)] if scalar else [])
         lines.append(Equation("update", Var(f"{name}_new"), forms, new_exact, new_shown, fine,
                               node=name, shape=shape))
