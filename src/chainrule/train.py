@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .autograd import no_grad
+from .dtypes import get_default_dtype
 from .io import CheckpointError, load, save
 from .nn import Module
 from .tensor import Tensor, _new
@@ -118,7 +119,7 @@ class EarlyStopping:
 
 def _model_dtype(model) -> np.dtype:
     parameters = model.parameters() if isinstance(model, Module) else []
-    return parameters[0].dtype if parameters else np.dtype(np.float64)
+    return parameters[0].dtype if parameters else get_default_dtype()
 
 
 def _as_inputs(X, dtype) -> np.ndarray:
@@ -389,7 +390,9 @@ class _Guard:
         if bad is not None:
             name = next(n for n, g in zip(self.names, grads) if g is not None and not np.all(np.isfinite(g)))
             self.diverged(f"gradient of {name} became {bad}", epoch, step,
-                          "the loss is finite but not differentiable here, e.g. sqrt or log at 0")
+                          # In float32 a large step overflows a gradient before the loss, so both causes are named.
+                          "try a smaller learning rate; or the loss is finite but not differentiable here, "
+                          "e.g. sqrt or log at 0")
 
     def step(self, epoch: int, step: int) -> None:
         before = self._snapshot()

@@ -11,6 +11,7 @@ from .explanation import Explanation, GraphView
 from .graph import Graph, trace
 from .model import Section, Table, format_value
 from .numbers import typographic_minus as _minus
+from .precision import in_float64
 from .updates import OPTIMIZERS, UpdateRule
 
 __all__ = ["explain", "explain_graph", "gradients_of"]
@@ -151,6 +152,8 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
 
 
 def _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact) -> Explanation:
+    if isinstance(output, Tensor):
+        output, by_id = in_float64(output, by_id)  # exact explanations, whatever the learner's dtype
     graph = trace(output, by_id)
     summary_title = title or "How the gradient flows"
     if optimizer not in OPTIMIZERS:

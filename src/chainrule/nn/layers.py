@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import functional as F
+from ..dtypes import as_dtype, get_default_dtype
 from ..tensor import Tensor, as_tensor
 from .module import Module, Parameter
 
@@ -27,6 +28,11 @@ def _generator(seed=None, rng=None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def _dtype(dtype) -> np.dtype:
+    """The parameters' dtype: the one given, or the default dtype at the time the layer is made."""
+    return get_default_dtype() if dtype is None else as_dtype(dtype, "dtype")
+
+
 def _positive_int(value, name: str) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -36,7 +42,8 @@ def _positive_int(value, name: str) -> int:
 class Linear(Module):
     """y = x·Wᵀ + b, with ``weight`` of shape (out, in) and ``bias`` of shape (out,).
 
-    Initialised as PyTorch does: every entry uniform in ±1/√in_features.
+    Initialised as PyTorch does: every entry uniform in ±1/√in_features, in
+    ``dtype`` (the default dtype, float32, unless given).
 
     >>> layer = Linear(3, 2, seed=0)
     >>> layer(chainrule.tensor(np.ones((5, 3)))).shape
@@ -44,11 +51,12 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, seed=None, rng=None,
-                 dtype=np.float64):
+                 dtype=None):
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features")
         self.out_features = _positive_int(out_features, "out_features")
         generator = _generator(seed, rng)
+        dtype = _dtype(dtype)
         bound = 1 / math.sqrt(self.in_features)
         self.weight = Parameter(generator.uniform(-bound, bound, (self.out_features, self.in_features)), dtype=dtype)
         self.bias = Parameter(generator.uniform(-bound, bound, self.out_features), dtype=dtype) if bias else None
@@ -169,7 +177,7 @@ class MLP(Sequential):
     """
 
     def __init__(self, sizes: Sequence[int], activation="relu", *, output_activation=None, seed=None, rng=None,
-                 dtype=np.float64):
+                 dtype=None):
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs at least an input and an output size, got {sizes}")
@@ -194,12 +202,13 @@ class Neuron(Module):
     """
 
     def __init__(self, n_inputs: int, activation="sigmoid", *, weights=None, bias=True, seed=None, rng=None,
-                 dtype=np.float64):
+                 dtype=None):
         super().__init__()
         self.n_inputs = _positive_int(n_inputs, "n_inputs")
         if weights is None:
             bound = 1 / math.sqrt(self.n_inputs)
             weights = _generator(seed, rng).uniform(-bound, bound, self.n_inputs)
+        dtype = _dtype(dtype)
         weights = np.asarray(weights, dtype=dtype).reshape(-1)
         if weights.shape != (self.n_inputs,):
             raise ValueError(f"Neuron: expected {self.n_inputs} weights, got {weights.size}")
