@@ -1,10 +1,11 @@
 """chainrule: backpropagation and gradient descent you can see, number by number."""
 
-from . import cuda, data, nn, optim  # noqa: E402  (they build on the names above)
+from . import cuda, data, nn, optim, random  # noqa: E402  (they build on the names above)
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .devices import device
 from .dtypes import ALIASES as _ALIASES
 from .dtypes import (
+    dtype,
     float16,
     float32,
     float64,
@@ -18,6 +19,25 @@ from .dtypes import (
     uint8,
 )
 from .explain import Explanation, explain  # noqa: E402
+from .factories import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from .functional import (
     abs,
     broadcast_to,
@@ -51,6 +71,7 @@ from .functional import (
 )
 from .gradcheck import GradcheckError, gradcheck
 from .io import CheckpointError, load, save  # noqa: E402
+from .random import default_generator, initial_seed, manual_seed, seed
 from .rules import RULES
 from .tensor import Tensor, as_tensor, from_numpy, tensor
 from .train import EarlyStopping, History, TrainingDiverged, evaluate, fit  # noqa: E402
@@ -68,7 +89,10 @@ __all__ = [
     # dtypes and devices; PyTorch's aliases (float, int, bool, long, …) are attributes only, so that
     # ``from chainrule import *`` does not hide the builtins.
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "half", "double", "short",
-    "get_default_dtype", "set_default_dtype", "promote_types", "device", "cuda",
+    "dtype", "get_default_dtype", "set_default_dtype", "promote_types", "device", "cuda",
+    "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand", "randn", "randint", "zeros_like",
+    "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
+    "random", "manual_seed", "seed", "initial_seed", "default_generator",
 ]
 
 # PyTorch's other names: chainrule.float is float32, chainrule.long int64, chainrule.bool bool. They are

@@ -25,10 +25,11 @@ import builtins
 import numpy as np
 
 __all__ = [
-    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
+    "dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
     "get_default_dtype", "set_default_dtype", "as_dtype", "is_floating_point", "promote_types", "result_type",
 ]
 
+dtype = np.dtype  # ``isinstance(chainrule.float32, chainrule.dtype)``, as with torch.dtype
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)

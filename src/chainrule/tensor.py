@@ -24,6 +24,7 @@ from . import dtypes as _dtypes
 from . import ops as _ops  # noqa: F401  (fills the rule table)
 from .autograd import GradMode, next_sequence
 from .autograd import backward as _backward
+from .dtypes import get_default_dtype  # noqa: F401  (also read from here by code that predates chainrule.dtypes)
 from .rules import RULES
 
 __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy"]
@@ -509,7 +510,10 @@ class Tensor:
 
     def __pow__(self, exponent):
         if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
-            return _apply(_POW_SCALAR, (self,), {"p": exponent})
+            base = self
+            if self.data.dtype.kind != "f" and not isinstance(exponent, numbers.Integral):
+                base = _cast(self, _dtypes.get_default_dtype())  # int ** 0.5 is the default float, as in PyTorch
+            return _apply(_POW_SCALAR, (base,), {"p": exponent})
         return _binary(_POW, self, exponent)
 
     def __rpow__(self, base):

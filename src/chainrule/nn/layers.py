@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import functional as F
 from ..dtypes import as_dtype, get_default_dtype
+from ..random import generator as _generator  # seed=, rng=, or chainrule.manual_seed's global generator
 from ..tensor import Tensor, as_tensor
 from .module import Module, Parameter
 
@@ -16,16 +17,6 @@ __all__ = [
     "Linear", "Sequential", "MLP", "Neuron", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Identity",
     "activation_module", "ACTIVATIONS",
 ]
-
-
-def _generator(seed=None, rng=None) -> np.random.Generator:
-    if rng is not None and seed is not None:
-        raise ValueError("give seed or rng, not both")
-    if rng is not None:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        return rng
-    return np.random.default_rng(seed)
 
 
 def _dtype(dtype) -> np.dtype:
