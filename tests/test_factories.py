@@ -40,7 +40,8 @@ def test_deterministic_factories_match_pytorch(source):
 
 
 # Values that differ by design: random draws (other generators) and empty (PyTorch leaves it uninitialised).
-SHAPE_ONLY = ["empty(2, 2)", "empty_like({m}.ones(3, dtype={m}.int64))", "rand(2, 3)", "rand((4,))", "randn(3, 2)", "randn(2, dtype={m}.float64)", "randint(0, 5, (3, 4))",
+SHAPE_ONLY = ["empty(2, 2)", "empty_like({m}.ones(3, dtype={m}.int64))",
+              "rand(2, 3)", "rand((4,))", "randn(3, 2)", "randn(2, dtype={m}.float64)", "randint(0, 5, (3, 4))",
           "randint(5, (6,))", "rand_like({m}.ones(2, 2))", "randn_like({m}.ones(3, dtype={m}.float64))",
           "randint(3, 9, (2,), dtype={m}.int32)"]
 
