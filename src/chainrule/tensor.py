@@ -67,6 +67,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
 
 
 _object_new = object.__new__
+_ndarray = np.ndarray
+_FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
 
 
 def _new(data, ctx=None, requires_grad=False) -> Tensor:
@@ -175,10 +177,18 @@ def _binary(rule, a: Tensor, b) -> Tensor:
     if b.__class__ is not Tensor:
         b = _constant(b, a, rule.name)
     ad, bd = a.data, b.data
-    if bd.__class__ is not ad.__class__ or ad.dtype is not bd.dtype or rule is _DIV:  # _needs_promotion's quick no
-        if _needs_promotion(rule, ad, bd):
-            a, b = _promote(rule, a, b)
-            ad, bd = a.data, b.data
+    # _needs_promotion's quick answers, inlined: operands of one numpy scalar class (0-d tensors) share a
+    # dtype, and a Python float meeting a float tensor keeps its dtype (numpy's weak scalars).
+    cls = ad.__class__
+    if cls is bd.__class__ and (cls is not _ndarray or ad.dtype is bd.dtype):
+        check = rule is _DIV and cls not in _FLOAT_SCALARS and (cls is not _ndarray or ad.dtype.kind != "f")
+    elif bd.__class__ is float:
+        check = cls not in _FLOAT_SCALARS and (cls is not _ndarray or ad.dtype.kind != "f")
+    else:
+        check = True
+    if check and _needs_promotion(rule, ad, bd):
+        a, b = _promote(rule, a, b)
+        ad, bd = a.data, b.data
     try:
         out = rule.forward(ad, bd)
     except ValueError:
@@ -194,8 +204,11 @@ def _binary(rule, a: Tensor, b) -> Tensor:
 
 def _reflected(rule, a: Tensor, b) -> Tensor:
     b = _constant(b, a, rule.name)
-    if _needs_promotion(rule, a.data, b.data):
-        b, a = _promote(rule, b, a)
+    ad = a.data
+    if not (b.data.__class__ in (float, int) and (ad.__class__ in _FLOAT_SCALARS or ad.__class__ is _ndarray
+                                                  and ad.dtype.kind == "f")):  # a number and a float: as they are
+        if _needs_promotion(rule, ad, b.data):
+            b, a = _promote(rule, b, a)
     return _apply(rule, (b, a))
 
 
