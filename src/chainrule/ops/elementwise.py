@@ -143,3 +143,26 @@ rule("clip", forward=_clip_forward,
 rule("astype", forward=lambda x, dtype: x.astype(dtype), vjp=lambda g, out, x, dtype: (g.astype(x.dtype),),
      inputs=("x",), formulas=("1",), sample=unary(dtype="float64"), elementwise=True, notation="x",
      doc="a change of dtype; the gradient is cast back to the input's dtype")
+
+
+def _remainder_vjp(g, out, a, b):
+    # a mod b = a − b·⌊a/b⌋, and ⌊a/b⌋ is flat between its jumps.
+    return g, -g * np.floor(a / b)
+
+
+def _sample_remainder(rng, shape):
+    # Keep a/b away from whole numbers, where the remainder jumps.
+    b = uniform(rng, shape[-1:] if shape else shape, 0.5, 2.0) * rng.choice([-1.0, 1.0])
+    ratio = rng.integers(-3, 4, size=shape) + rng.uniform(0.2, 0.8, size=shape)
+    return [ratio * b, b], {}
+
+
+rule("sin", forward=np.sin, vjp=lambda g, out, x: (g * np.cos(x),), inputs=("x",),
+     formulas=("cos(x)",), sample=unary(-3.0, 3.0), elementwise=True, notation="sin(x)")
+rule("cos", forward=np.cos, vjp=lambda g, out, x: (-g * np.sin(x),), inputs=("x",),
+     formulas=("-sin(x)",), sample=unary(-3.0, 3.0), elementwise=True, notation="cos(x)")
+rule("remainder", forward=np.remainder, vjp=_remainder_vjp, inputs=("a", "b"),
+     formulas=("1", "-floor(a/b)"), sample=_sample_remainder, elementwise=True, notation="a - b*floor(a/b)",
+     doc="Python's remainder, with the sign of b (PyTorch's % and torch.remainder)")
+rule("clone", forward=lambda x: x.copy(), vjp=lambda g, out, x: (g,), inputs=("x",), formulas=("1",),
+     sample=unary(), elementwise=True, notation="x", doc="a copy of the values that stays in the graph")
