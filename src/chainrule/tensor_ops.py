@@ -224,6 +224,12 @@ class TensorOps:
         """At most ``chunks`` pieces of equal length (⌈n / chunks⌉) along ``dim``, as in PyTorch."""
         return chunk(self, chunks, dim)
 
+    def t(self):
+        """The transpose of a matrix (a 0-d or 1-D tensor is returned as it is), as ``torch.Tensor.t``."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape {self.shape}; use transpose")
+        return self.transpose() if self.ndim == 2 else self
+
     def clone(self):
         """A copy of the values that stays in the graph (gradient passes through unchanged)."""
         return _t._apply(RULES["clone"], (self,))
