@@ -96,6 +96,7 @@ CASES = {
     "einsum_trace": (lambda L, x: L.einsum("ii", x), [R(3, 3)]),
     "einsum_diagonal": (lambda L, x: L.einsum("ii->i", x), [R(3, 3)]),
     "einsum_batch": (lambda L, a, b: L.einsum("bij,bjk->bik", a, b), [R(2, 2, 3), R(2, 3, 2)]),
+    "einsum_batch_broadcast": (lambda L, a, b: L.einsum("bij,bjk->bik", a, b), [R(1, 3, 4), R(2, 4, 3)]),
     "einsum_outer": (lambda L, a, b: L.einsum("i,j->ij", a, b), [R(3), R(2)]),
     "einsum_implicit": (lambda L, a, b: L.einsum("ij,kj", a, b), [R(2, 3), R(4, 3)]),
     "einsum_ellipsis": (lambda L, a, b: L.einsum("...ij,...jk->...ik", a, b), [R(2, 2, 3), R(2, 3, 2)]),
