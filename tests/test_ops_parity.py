@@ -149,6 +149,20 @@ CASES = {
     "remainder_reflected": (lambda L, a: (5.0 % a).detach(), [R(6) + 3]),  # torch has no gradient for it
     "remainder_function": (lambda L, a, b: L.remainder(a, b), [R(4) * 3, R(4) - 3]),
     "int_floordiv_mod": (lambda L, a, b: (a // b, a % b), [I(9, 6) - 4, I(3, 6) + 1]),
+    "log1p": (lambda L, x: x.log1p(), [R(3, 4, low=-0.9) * 1e-9]),
+    "expm1": (lambda L, x: L.expm1(x), [R(3, 4) * 1e-9]),
+    "add_alpha": (lambda L, a, b: (L.add(a, b, alpha=2), a.add(b), L.add(2.0, a)), [R(3), R(3)]),
+    "sub_alpha": (lambda L, a, b: (L.sub(a, b, alpha=0.5), a.sub(b)), [R(3), R(2, 3)]),
+    "mul_div": (lambda L, a, b: (L.mul(a, b), a.div(b + 3), L.div(a, 2.0), a.mul(3)), [R(3), R(3)]),
+    "neg_square_reciprocal_rsqrt": (lambda L, x: (L.neg(x), x.square(), L.reciprocal(x), x.rsqrt(), L.square(x)),
+                                    [R(4, low=0.5)]),
+    "flip": (lambda L, x: (x.flip(0), L.flip(x, (0, 1)), x.flip(-1)), [R(2, 3)]),
+    "masked_fill": (lambda L, x: x.masked_fill(x > 0, -1e9), [R(3, 4)]),
+    "masked_fill_function": (lambda L, x, m: L.masked_fill(x, m > 0.5, 0.0), [R(3, 4), R(4, low=0, high=1)]),
+    "dot_mv_outer": (lambda L, v, m: (L.dot(v, v), L.mv(m, v), L.outer(v, v[:2]), v.dot(v), m.mv(v)),
+                     [R(3), R(2, 3)]),
+    "trace": (lambda L, m, r: (L.trace(m), r.trace(), r.t().trace()), [R(3, 3), R(2, 4)]),
+    "stack_cat_dim": (lambda L, a, b: (L.stack([a, b], dim=1), L.cat([a, b], 1), L.stack((a, b))), [R(2, 3), R(2, 3)]),
     "one_hot": (lambda L, i: L.nn.functional.one_hot(i), [I(4, 6)]),
     "one_hot_classes": (lambda L, i: L.nn.functional.one_hot(i, num_classes=5), [I(4, 2, 3)]),
     # dim/keepdim spellings of the common reductions
@@ -288,7 +302,8 @@ def test_size_is_a_shape_and_numel_counts():
 def test_float32_stays_float32():
     x32 = cr.tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
     outputs = [x32.std(), x32.var(0), x32.prod(1), x32.cumsum(0), x32.logsumexp(1), x32.norm(), x32.sin(),
-               x32 % 0.7, x32.max(1).values, x32.sort().values, cr.einsum("ij,ij->i", x32, x32)]
+               x32 % 0.7, x32.max(1).values, x32.sort().values, cr.einsum("ij,ij->i", x32, x32),
+               x32.log1p(), x32.expm1(), x32.masked_fill(x32 > 0, -1e9), x32.rsqrt(), cr.einsum("ii->", x32[:, :2])]
     for out in outputs:
         assert out.dtype == np.float32, out
     sum(o.sum() for o in outputs).backward()

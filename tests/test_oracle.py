@@ -134,6 +134,8 @@ ORACLE = {
     "logsumexp": lambda x, axis, keepdims: anp.reshape(logsumexp(x, axis=axis, keepdims=keepdims),
                                                        np.shape(np.sum(x, axis=axis, keepdims=keepdims))),
     "norm": _norm,
+    "log1p": anp.log1p,
+    "expm1": anp.expm1,
 }
 
 

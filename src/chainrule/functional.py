@@ -14,14 +14,18 @@ from .tensor_ops import (
     bmm,
     cat,
     chunk,
+    dot,
     einsum,
     gather,
     is_tensor,
     isclose,
     max_or_maximum,
     mm,
+    mv,
+    outer,
     scatter_add,
     split,
+    trace,
 )
 
 __all__ = [
@@ -31,6 +35,8 @@ __all__ = [
     "sin", "cos", "remainder", "floor_divide", "squeeze", "unsqueeze", "flatten", "split", "chunk", "cat", "concat",
     "clone", "gather", "scatter_add", "einsum", "mm", "bmm", "std", "var", "prod", "cumsum", "logsumexp", "norm",
     "all", "any", "allclose", "isclose", "is_tensor", "argmax", "argmin", "amax", "amin", "sort", "argsort", "topk",
+    "add", "sub", "mul", "div", "neg", "square", "reciprocal", "rsqrt", "log1p", "expm1", "flip", "masked_fill",
+    "dot", "mv", "outer", "trace",
 ]
 
 
@@ -273,3 +279,69 @@ def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) ->
 def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
     """The named pair ``(values, indices)`` of the k largest (or smallest) values along ``dim``."""
     return as_tensor(x).topk(k, dim, largest, sorted)
+
+
+def _operands(a, b):
+    """Two operands with at least the first a Tensor when either is (a Python number stays a number)."""
+    return (a, b) if isinstance(a, Tensor) or isinstance(b, Tensor) else (as_tensor(a), b)
+
+
+def add(a, b, *, alpha=1) -> Tensor:
+    """a + alpha·b, as ``torch.add``."""
+    a, b = _operands(a, b)
+    return a + (b if alpha == 1 else b * alpha)
+
+
+def sub(a, b, *, alpha=1) -> Tensor:
+    """a − alpha·b, as ``torch.sub``."""
+    a, b = _operands(a, b)
+    return a - (b if alpha == 1 else b * alpha)
+
+
+def mul(a, b) -> Tensor:
+    a, b = _operands(a, b)
+    return a * b
+
+
+def div(a, b) -> Tensor:
+    a, b = _operands(a, b)
+    return a / b
+
+
+def neg(x) -> Tensor:
+    return -as_tensor(x)
+
+
+def square(x) -> Tensor:
+    """x²; derivative 2x."""
+    return as_tensor(x).square()
+
+
+def reciprocal(x) -> Tensor:
+    """1/x; derivative −1/x²."""
+    return as_tensor(x).reciprocal()
+
+
+def rsqrt(x) -> Tensor:
+    """1/√x."""
+    return as_tensor(x).rsqrt()
+
+
+def log1p(x) -> Tensor:
+    """ln(1 + x), exact for tiny x; derivative 1/(1 + x)."""
+    return as_tensor(x).log1p()
+
+
+def expm1(x) -> Tensor:
+    """eˣ − 1, exact for tiny x; derivative eˣ."""
+    return as_tensor(x).expm1()
+
+
+def flip(x, dims) -> Tensor:
+    """``x`` reversed along each axis in ``dims``."""
+    return as_tensor(x).flip(dims)
+
+
+def masked_fill(x, mask, value) -> Tensor:
+    """``value`` where ``mask`` holds, ``x`` elsewhere."""
+    return as_tensor(x).masked_fill(mask, value)

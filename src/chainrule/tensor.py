@@ -620,9 +620,10 @@ def _sequence_arg(tensors: Sequence, op: str) -> tuple[Tensor, ...]:
     return tuple(as_tensor(t) for t in tensors)
 
 
-def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence, axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along an existing axis."""
     tensors = _sequence_arg(tensors, "concatenate")
+    axis = axis if dim is None else dim  # PyTorch's spelling
     first = tensors[0]
     axis = _normalize_axis(axis, first.ndim, "concatenate")
     for t in tensors[1:]:
@@ -633,9 +634,10 @@ def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
     return _apply(RULES["concatenate"], tensors, {"axis": axis})
 
 
-def stack(tensors: Sequence, axis: int = 0) -> Tensor:
+def stack(tensors: Sequence, axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join same-shaped tensors along a new axis."""
     tensors = _sequence_arg(tensors, "stack")
+    axis = axis if dim is None else dim  # PyTorch's spelling
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")

@@ -27,6 +27,7 @@ from .rules import RULES
 __all__ = [
     "TensorOps", "Size", "return_types", "reduction_axis", "max_or_maximum", "einsum", "is_tensor", "cat",
     "split", "chunk", "gather", "scatter_add", "mm", "bmm", "allclose", "isclose", "one_hot", "argmax", "argmin",
+    "dot", "mv", "outer", "trace",
 ]
 
 
@@ -395,6 +396,48 @@ class TensorOps:
     def __rfloordiv__(self, other):
         return _t._new(np.floor_divide(_plain(other), self.data))
 
+    def log1p(self):
+        return _t._apply(RULES["log1p"], (self,))
+
+    def expm1(self):
+        return _t._apply(RULES["expm1"], (self,))
+
+    def add(self, other, *, alpha=1):
+        """self + alpha·other, as ``torch.add``."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self − alpha·other, as ``torch.sub``."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def neg(self):
+        return -self
+
+    def square(self):
+        return self * self
+
+    def reciprocal(self):
+        return 1 / self
+
+    def rsqrt(self):
+        return 1 / self.sqrt()
+
+    def flip(self, *dims):
+        """The values in reverse order along ``dims`` (a slice with step −1, so the gradient is one too)."""
+        dims = _sizes(dims, "flip")
+        axes = {_one_dim(d, self.ndim, "flip") for d in dims}
+        return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))]
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` holds, the tensor elsewhere; the filled places get no gradient."""
+        return _t.where(mask, value, self)
+
     def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
         return isclose(self, other, rtol, atol, equal_nan)
 
@@ -404,6 +447,18 @@ class TensorOps:
     # -- products ---------------------------------------------------------------------------------------
     def mm(self, other):
         return mm(self, other)
+
+    def dot(self, other):
+        return dot(self, other)
+
+    def mv(self, other):
+        return mv(self, other)
+
+    def outer(self, other):
+        return outer(self, other)
+
+    def trace(self):
+        return trace(self)
 
     def bmm(self, other):
         return bmm(self, other)
@@ -532,6 +587,38 @@ def scatter_add(x, dim: int, index, src):
                 f"and input shape {x.shape} in dimension {d}"
             )
     return _t._apply(RULES["scatter_add"], (x, _t._new(index), src), {"dim": axis})
+
+
+def dot(a, b):
+    """The inner product of two vectors (1-D only, as ``torch.dot``)."""
+    a, b = _t.as_tensor(a), _t.as_tensor(b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"dot: both operands must be vectors (1-D), got shapes {a.shape} and {b.shape}")
+    return _t.matmul(a, b)
+
+
+def mv(a, b):
+    """A matrix times a vector, as ``torch.mv``."""
+    a, b = _t.as_tensor(a), _t.as_tensor(b)
+    if a.ndim != 2 or b.ndim != 1:
+        raise ValueError(f"mv: expected a matrix and a vector, got shapes {a.shape} and {b.shape}")
+    return _t.matmul(a, b)
+
+
+def outer(a, b):
+    """aᵢ·bⱼ for two vectors, as ``torch.outer``."""
+    a, b = _t.as_tensor(a), _t.as_tensor(b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: both operands must be vectors (1-D), got shapes {a.shape} and {b.shape}")
+    return einsum("i,j->ij", a, b)
+
+
+def trace(x):
+    """The sum of a matrix's diagonal, as ``torch.trace``."""
+    x = _t.as_tensor(x)
+    if x.ndim != 2:
+        raise ValueError(f"trace: expected a matrix (2-D), got shape {x.shape}")
+    return einsum("ii->", x[:, : x.shape[0]] if x.shape[1] > x.shape[0] else x[: x.shape[1]])
 
 
 def mm(a, b):

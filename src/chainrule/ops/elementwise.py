@@ -166,3 +166,9 @@ rule("remainder", forward=np.remainder, vjp=_remainder_vjp, inputs=("a", "b"),
      doc="Python's remainder, with the sign of b (PyTorch's % and torch.remainder)")
 rule("clone", forward=lambda x: x.copy(), vjp=lambda g, out, x: (g,), inputs=("x",), formulas=("1",),
      sample=unary(), elementwise=True, notation="x", doc="a copy of the values that stays in the graph")
+rule("log1p", forward=np.log1p, vjp=lambda g, out, x: (g / (1 + x),), inputs=("x",),
+     formulas=("1/(1 + x)",), sample=unary(-0.8, 3.0), elementwise=True, notation="log(1 + x)",
+     doc="ln(1 + x), exact for tiny x where log(1 + x) rounds 1 + x")
+rule("expm1", forward=np.expm1, vjp=lambda g, out, x: (g * (out + 1),), inputs=("x",),
+     formulas=("exp(x)",), sample=unary(), elementwise=True, notation="exp(x) - 1",
+     doc="eˣ − 1, exact for tiny x")
