@@ -163,6 +163,8 @@ CASES = {
                      [R(3), R(2, 3)]),
     "trace": (lambda L, m, r: (L.trace(m), r.trace(), r.t().trace()), [R(3, 3), R(2, 4)]),
     "stack_cat_dim": (lambda L, a, b: (L.stack([a, b], dim=1), L.cat([a, b], 1), L.stack((a, b))), [R(2, 3), R(2, 3)]),
+    "piecewise_constant": (lambda L, x: (x.sign(), L.floor(x), x.ceil(), L.trunc(x), x.round(), L.round(x * 2)),
+                           [np.array([-2.5, -1.3, -0.5, 0.0, 0.5, 1.5, 2.7])]),
     "one_hot": (lambda L, i: L.nn.functional.one_hot(i), [I(4, 6)]),
     "one_hot_classes": (lambda L, i: L.nn.functional.one_hot(i, num_classes=5), [I(4, 2, 3)]),
     # dim/keepdim spellings of the common reductions

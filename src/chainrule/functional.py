@@ -36,7 +36,7 @@ __all__ = [
     "clone", "gather", "scatter_add", "einsum", "mm", "bmm", "std", "var", "prod", "cumsum", "logsumexp", "norm",
     "all", "any", "allclose", "isclose", "is_tensor", "argmax", "argmin", "amax", "amin", "sort", "argsort", "topk",
     "add", "sub", "mul", "div", "neg", "square", "reciprocal", "rsqrt", "log1p", "expm1", "flip", "masked_fill",
-    "dot", "mv", "outer", "trace",
+    "dot", "mv", "outer", "trace", "sign", "floor", "ceil", "trunc", "round",
 ]
 
 
@@ -345,3 +345,25 @@ def flip(x, dims) -> Tensor:
 def masked_fill(x, mask, value) -> Tensor:
     """``value`` where ``mask`` holds, ``x`` elsewhere."""
     return as_tensor(x).masked_fill(mask, value)
+
+
+def sign(x) -> Tensor:
+    """−1, 0 or 1; derivative 0."""
+    return as_tensor(x).sign()
+
+
+def floor(x) -> Tensor:
+    return as_tensor(x).floor()
+
+
+def ceil(x) -> Tensor:
+    return as_tensor(x).ceil()
+
+
+def trunc(x) -> Tensor:
+    return as_tensor(x).trunc()
+
+
+def round(x) -> Tensor:  # noqa: A001
+    """Round half to even (PyTorch's and numpy's rule); derivative 0."""
+    return as_tensor(x).round()

@@ -396,6 +396,22 @@ class TensorOps:
     def __rfloordiv__(self, other):
         return _t._new(np.floor_divide(_plain(other), self.data))
 
+    def sign(self):
+        return _t._apply(RULES["sign"], (self,))
+
+    def floor(self):
+        return _t._apply(RULES["floor"], (self,))
+
+    def ceil(self):
+        return _t._apply(RULES["ceil"], (self,))
+
+    def trunc(self):
+        return _t._apply(RULES["trunc"], (self,))
+
+    def round(self):
+        """Round half to even, as PyTorch and numpy."""
+        return _t._apply(RULES["round"], (self,))
+
     def log1p(self):
         return _t._apply(RULES["log1p"], (self,))
 

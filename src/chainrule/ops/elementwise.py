@@ -172,3 +172,31 @@ rule("log1p", forward=np.log1p, vjp=lambda g, out, x: (g / (1 + x),), inputs=("x
 rule("expm1", forward=np.expm1, vjp=lambda g, out, x: (g * (out + 1),), inputs=("x",),
      formulas=("exp(x)",), sample=unary(), elementwise=True, notation="exp(x) - 1",
      doc="eˣ − 1, exact for tiny x")
+
+
+def _zero_vjp(g, out, x):
+    return (np.zeros_like(g * x),)
+
+
+def _away_from_jumps(jumps_at_halves: bool):
+    """Values at least 0.1 from the jumps (whole numbers, or halves for round), where the derivative is 0."""
+
+    def sample(rng, shape):
+        offset = 0.5 if jumps_at_halves else 0.0
+        whole = rng.integers(-3, 3, size=shape) + offset
+        return [whole + rng.uniform(0.1, 0.9, size=shape)], {}
+
+    return sample
+
+
+# Piecewise-constant functions: their derivative is 0 wherever it exists, and PyTorch gives 0 everywhere
+# (the result still requires grad, so code that mixes them into a loss runs unchanged).
+for _name, _forward, _sample in [
+    ("sign", np.sign, unary(margin=0.1)),
+    ("floor", np.floor, _away_from_jumps(False)),
+    ("ceil", np.ceil, _away_from_jumps(False)),
+    ("trunc", np.trunc, _away_from_jumps(False)),
+    ("round", np.round, _away_from_jumps(True)),
+]:
+    rule(_name, forward=_forward, vjp=_zero_vjp, inputs=("x",), formulas=("0",), sample=_sample, elementwise=True,
+         doc="piecewise constant: derivative 0")
