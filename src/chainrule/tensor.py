@@ -513,12 +513,11 @@ class Tensor(TensorOps):
         return max_or_maximum(self, dim, keepdim, axis, keepdims, "min")
 
     def softmax(self, dim: int = -1, *, axis=None):
-        axis = _normalize_axis(reduction_axis(dim if axis is None else None, axis, "softmax"), self.ndim, "softmax")
+        axis = _normalize_axis(dim if axis is None else axis, self.ndim, "softmax")
         return _apply(RULES["softmax"], (self,), {"axis": axis})
 
     def log_softmax(self, dim: int = -1, *, axis=None):
-        axis = _normalize_axis(reduction_axis(dim if axis is None else None, axis, "log_softmax"), self.ndim,
-                               "log_softmax")
+        axis = _normalize_axis(dim if axis is None else axis, self.ndim, "log_softmax")
         return _apply(RULES["log_softmax"], (self,), {"axis": axis})
 
     # -- shape ------------------------------------------------------------------------

@@ -516,7 +516,7 @@ def is_tensor(obj) -> bool:
 
 def cat(tensors: Sequence, dim: int = 0, *, axis=None):
     """Join tensors along an existing axis (PyTorch's name for ``concatenate``)."""
-    return _t.concatenate(tensors, reduction_axis(dim if axis is None else None, axis, "cat"))
+    return _t.concatenate(tensors, dim if axis is None else axis)
 
 
 def _pieces(x, sizes: list[int], axis: int):
