@@ -23,12 +23,13 @@ from other processes more evenly but pays the pause and a cold start per turn.
 The variants:
 
 * chainrule, a plain loop over slices written with the public API
-  (``nn.MLP(..., dtype=np.float32)``, ``nn.CrossEntropyLoss``, ``optim.SGD``);
+  (``nn.MLP(...)`` with no dtype argument, so float32, the default dtype as in
+  PyTorch; ``nn.CrossEntropyLoss``, ``optim.SGD``);
   this is the figure in the ratio;
 * chainrule through ``chainrule.fit(mode="minibatch", batch_size=128,
   metrics=False, progress=False)``, called once per turn; it gathers each
   batch with an index array (a copy) and checks each loss for NaN;
-* PyTorch, the same plain loop;
+* PyTorch, the same plain loop, its model also built without dtype arguments;
 * the "matmul floor": only the 8 matrix products an epoch needs, in raw numpy
   float32 on the same batches: 3 forward (x·W1ᵀ, h1·W2ᵀ, h2·W3ᵀ) and 5 backward
   (gᵀ·h for each of the 3 weights, g·W for the 2 hidden activations; the
@@ -137,7 +138,7 @@ def make_chainrule(X, y, initial, batch_size, use_fit=False):
     import chainrule as cr
     from chainrule import nn, optim
 
-    model = nn.MLP(list(SIZES), activation="relu", dtype=np.float32)
+    model = nn.MLP(list(SIZES), activation="relu")  # the default dtype, float32, as in PyTorch
     names = [name for name, _ in model.named_parameters()]
     model.load_state_dict(dict(zip(names, [a for pair in initial for a in pair])))
     loss_fn = nn.CrossEntropyLoss()
@@ -174,7 +175,7 @@ def make_chainrule_fit(X, y, initial, batch_size):
 def make_torch(X, y, initial, batch_size):
     import torch
 
-    model, linears = torch_mlp(SIZES, initial, torch.float32)
+    model, linears = torch_mlp(SIZES, initial)
     loss_fn = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)

@@ -8,18 +8,23 @@ MLP 2-16-16-1 with ReLU on the hidden layers and a linear output, the max-margin
 loss ``mean(relu(1 - y·score))`` with labels ±1 plus ``1e-4·Σp²``, and 100
 full-batch SGD steps with ``lr = 1.0 - 0.9·k/100`` at step k = 0..99.
 
-Every library starts from the same float64 weights (drawn with numpy as
-micrograd draws them: w uniform in ±1, b = 0) and runs in this one process.
+Every library starts from the same weights (drawn with numpy as micrograd draws
+them: w uniform in ±1, b = 0) and runs in this one process. chainrule and
+PyTorch build their models the PyTorch way, with no dtype arguments, so they
+compute in their default dtype: float32, or float64 with ``--dtype float64``
+(which calls ``set_default_dtype`` in both); the data are converted to that
+dtype once, untimed. HIPS autograd and micrograd compute in float64 always.
 chainrule, PyTorch and autograd are timed in interleaved rounds, the order
 rotating from round to round (median of ``--repeat``); micrograd takes
 minutes, so it runs once, after them. With ``--micrograd-steps N`` it runs
 only N steps and its time is scaled by 100/N (the output says so). Each timed run is the 100 steps only: building the
 model and copying the weights in are not timed.
 
-The correctness check: given identical float64 starts, the four libraries
-should follow the same trajectory up to rounding, so the report gives each
-one's largest parameter difference from PyTorch after training and its
-largest loss difference along the way (both should be ~1e-12 or smaller).
+The correctness check: given identical starts, the libraries should follow the
+same trajectory up to rounding, so the report gives each one's largest
+parameter difference from PyTorch after training and its largest loss
+difference along the way (~1e-12 or smaller with ``--dtype float64``; float32
+rounding, ~1e-6, by default).
 The final loss and accuracy are computed in plain numpy from each library's
 trained parameters. Libraries that are not installed are skipped with a note.
 """
@@ -80,8 +85,8 @@ def make_chainrule(X, y, initial):
     names = [name for name, _ in model.named_parameters()]
     model.load_state_dict(dict(zip(names, [a for pair in initial for a in pair])))
     params = model.parameters()
-    inputs = cr.tensor(X)
-    targets = cr.tensor(y.reshape(-1, 1))
+    inputs = cr.tensor(X, dtype=cr.get_default_dtype())
+    targets = cr.tensor(y.reshape(-1, 1), dtype=cr.get_default_dtype())
     loss_fn = nn.HingeLoss()
     optimizer = optim.SGD(params, lr=learning_rate(0))
 
@@ -108,10 +113,10 @@ def make_torch(X, y, initial):
     import torch
 
     torch.manual_seed(0)
-    model, linears = torch_mlp(SIZES, initial, torch.float64)
+    model, linears = torch_mlp(SIZES, initial)
     params = list(model.parameters())
-    inputs = torch.from_numpy(X)
-    targets = torch.from_numpy(y.reshape(-1, 1))
+    inputs = torch.tensor(X, dtype=torch.get_default_dtype())
+    targets = torch.tensor(y.reshape(-1, 1), dtype=torch.get_default_dtype())
     optimizer = torch.optim.SGD(params, lr=learning_rate(0))
 
     def train(steps):
@@ -218,6 +223,18 @@ def versions(names) -> str:
     return ", ".join(found)
 
 
+def set_default_dtype(name: str) -> None:
+    """The PyTorch way to get float64 models without dtype arguments, in both libraries."""
+    import chainrule as cr
+
+    cr.set_default_dtype(getattr(cr, name))
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_default_dtype(getattr(torch, name))
+
+
 def run_once(make, X, y, initial, steps):
     train, weights = make(X, y, initial)
     start = time.perf_counter()
@@ -232,7 +249,10 @@ def main():
     parser.add_argument("--micrograd-steps", type=int, default=STEPS, metavar="N",
                         help="time only N micrograd steps and scale by 100/N (default: all 100, about 3 minutes)")
     parser.add_argument("--skip-micrograd", action="store_true", help="leave micrograd out")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="the default dtype of chainrule and PyTorch (HIPS autograd and micrograd are float64)")
     args = parser.parse_args()
+    set_default_dtype(args.dtype)
     if not 1 <= args.micrograd_steps <= STEPS:
         parser.error(f"--micrograd-steps must be between 1 and {STEPS}")
 
@@ -283,7 +303,8 @@ def main():
                 notes.append("micrograd: one run (not a median)")
 
     print(f"\nTwo moons: 100 samples, MLP {'-'.join(map(str, SIZES))} (ReLU), hinge loss + {ALPHA:g}·Σp², "
-          f"{STEPS} full-batch SGD steps, float64, seed {args.seed}")
+          f"{STEPS} full-batch SGD steps, seed {args.seed}; chainrule and PyTorch in {args.dtype} (their default "
+          "dtype), HIPS autograd and micrograd in float64")
     print(f"median of {args.repeat} interleaved runs (min..max shown); peer / chainrule above 1 means chainrule is "
           "faster")
     print(f"versions: {versions(['numpy', 'chainrule', 'torch', 'autograd', 'micrograd'])}"

@@ -234,3 +234,22 @@ def test_the_explainer_computes_in_float64_whatever_the_dtype():
 
 def test_gradcheck_works_in_float64_on_float32_inputs():
     assert cr.gradcheck(lambda x: (x.sigmoid() * x).sum(), [cr.tensor([0.3, -1.2, 2.0])], atol=1e-8, rtol=1e-7)
+
+
+INTEGER_FUNCTIONS = ["x.exp()", "x.log()", "x.sqrt()", "x.sigmoid()", "x.tanh()", "x.sin()", "x.cos()",
+                     "x.log1p()", "x.expm1()", "x.abs()", "-x", "x.sum()", "x.sum(0)", "x.max()", "x.prod()",
+                     "x.cumsum(0)", "x ** 2", "x ** 0.5", "x * 1.5", "x / 2", "x.clamp(0, 2)", "x.mean()", "x.var()",
+                     "x.std()", "x.norm()", "x.softmax(0)", "x.log_softmax(0)", "x.float() @ x.double()",
+                     "x.float().matmul(x.long())"]
+
+
+@pytest.mark.parametrize("source", INTEGER_FUNCTIONS)
+def test_integer_inputs_give_pytorchs_dtype_or_are_refused_as_pytorch_refuses(source):
+    """An int64 tensor through each function: the same result dtype as PyTorch, or an error where it errs."""
+    results = []
+    for x in (cr.tensor([[1, 2], [3, 4]]), torch.tensor([[1, 2], [3, 4]])):
+        try:
+            results.append(torch_name(eval(source, {"x": x}).dtype))
+        except (RuntimeError, NotImplementedError):
+            results.append("refused")
+    assert results[0] == results[1], source

@@ -141,13 +141,13 @@ def result_type(*operands) -> np.dtype:
 # behaviour); rules not named here take their inputs as they are.
 #: Integer and bool inputs are computed in the default float (exp of an int tensor is float32).
 FLOAT_RESULT = frozenset({
-    "exp", "log", "sqrt", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "sin", "cos", "tan",
-    "log1p", "expm1", "logsumexp", "rsqrt", "erf",
+    "exp", "log", "sqrt", "sigmoid", "tanh", "softplus", "sin", "cos", "tan", "log1p", "expm1", "logsumexp",
+    "rsqrt", "erf",
 })
 #: Integer inputs are refused, as PyTorch refuses ``mean`` of an int64 tensor.
-FLOAT_INPUT = frozenset({"mean", "var", "std", "norm"})
+FLOAT_INPUT = frozenset({"mean", "var", "std", "norm", "softmax", "log_softmax"})
 #: All floating-point operands must have one dtype: a matrix product does not upcast silently.
-SAME_DTYPE = frozenset({"matmul", "linear", "mm", "bmm", "dot"})
+SAME_DTYPE = frozenset({"matmul", "linear", "mm", "bmm", "dot", "einsum"})
 CHECKED = FLOAT_RESULT | FLOAT_INPUT | SAME_DTYPE
 
 
