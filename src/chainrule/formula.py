@@ -233,6 +233,8 @@ FUNCTIONS: dict[str, Function] = {
                  collapse=False),
         Function("onehot", 1, None, "onehot({0})", r"\operatorname{{onehot}}\left({0}\right)", collapse=False),
         Function("softmax", 1, None, "softmax({0})", r"\operatorname{{softmax}}\left({0}\right)", collapse=False),
+        # p[y]: the entry of p for class y (the explainer's classification loss −ln p[y]).
+        Function("pick", 2, None, "{0}[{1}]", r"{0}_{{{1}}}", collapse=False),
     ]
 }
 

@@ -11,6 +11,7 @@ from .. import functional as F
 from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Var, fold, parse
 from ..rules import RULES
 from ..tensor import Tensor, _apply, tensor
+from .classification import softmax_loss
 from .problems import EXPRESSION_FUNCTIONS, Problem, ProblemError
 
 __all__ = ["initial_parameters", "build_loss", "parameter_names"]
@@ -201,6 +202,8 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
     layers = len(problem.sizes) - 1
     for layer in range(1, layers + 1):
         h = F.linear(h, leaves[f"W{layer}"], leaves[f"b{layer}"])
+        if layer == layers and problem.output == "softmax":  # a classifier: logits z, p = softmax(z), −ln p[y]
+            return softmax_loss(h, None if problem.y is None else problem.y[samples]), leaves
         activation = problem.activation if layer < layers else problem.output
         h = _ACTIVATIONS[activation](h)
         if layer < layers:

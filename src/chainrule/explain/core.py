@@ -11,6 +11,7 @@ from .explanation import Explanation, GraphView
 from .graph import Graph, trace
 from .model import Section, Table, format_value
 from .numbers import typographic_minus as _minus
+from .teaching import enrich
 from .updates import OPTIMIZERS, UpdateRule
 
 __all__ = ["explain", "explain_graph", "gradients_of"]
@@ -86,7 +87,8 @@ def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str,
     update = update or UpdateRule()
     exact_grads = gradients_of(graph.root_tensor)
     derivation = derive(graph, lr=lr, precision=precision, gradients=exact_grads, update=update, exact=exact)
-    sections = list(derivation.sections)
+    sections = enrich(graph, derivation, list(derivation.sections), precision=precision, lr=lr,
+                      exact=exact)
     summary = {"loss": derivation.loss}
     if derivation.new_loss is not None:
         summary["new_loss"] = derivation.new_loss
