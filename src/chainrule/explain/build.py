@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import functional as F
-from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Var, fold, parse
+from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Program, Var, fold, parse_program
 from ..rules import RULES
 from ..tensor import Tensor, _apply, tensor
 from .classification import softmax_loss
@@ -137,11 +137,21 @@ def _as_tensor(value) -> Tensor:
     return value if isinstance(value, Tensor) else tensor(float(value))
 
 
-def parse_expression(source: str) -> Expr:
+def parse_expression(source: str) -> Program:
     try:
-        return parse(source, EXPRESSION_FUNCTIONS)
+        return parse_program(source, EXPRESSION_FUNCTIONS)
     except FormulaSyntaxError as error:
         raise ProblemError(f"expression: {error}") from None
+
+
+def _evaluate_program(program: Program, tensors: dict[str, Tensor]):
+    """Each binding computed once and named (so the derivation shows it as a node of its own), then the output."""
+    for name, expr in program.bindings:
+        value = _evaluate_expression(expr, tensors)
+        if isinstance(value, Tensor) and value._ctx is not None and value.name is None:
+            value.name = name
+        tensors[name] = value  # a plain number, or an alias of a leaf, is used as it is
+    return _evaluate_expression(program.output, tensors)
 
 
 def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) -> tuple[Tensor, dict[str, Tensor]]:
@@ -185,7 +195,7 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
         values = problem.inputs[samples[0]]
         tensors = dict(leaves)
         tensors.update({name: tensor(value, name=name) for name, value in values.items()})
-        prediction = _as_tensor(_evaluate_expression(parse_expression(problem.expression), tensors))
+        prediction = _as_tensor(_evaluate_program(parse_expression(problem.expression), tensors))
         if not prediction.requires_grad:
             raise ProblemError("expression: the result does not depend on any parameter")
         has_loss = problem.y is not None and problem.loss != "none"

@@ -107,12 +107,14 @@ def check_note(graph: Graph, node: Node, gradient, precision: int, top: str = "L
     loss = float(np.asarray(graph.root.value, dtype=float).sum())
     good = agrees(estimate, gradient, abs(loss))
     h_text = typographic_minus(number_text(h, 0, 1))
+    # The step is called h, unless the problem has a value of that name (a hidden unit h): then ε.
+    step = "ε" if any(n.name == "h" for n in graph.visible) else "h"
     if direction is not None:
         head = (f"finite-difference check along u = ∂{top}/∂{name} / ‖∂{top}/∂{name}‖: "
-                f"({top}({name} + h·u) − {top}({name} − h·u)) / 2h with h = {h_text}")
+                f"({top}({name} + {step}·u) − {top}({name} − {step}·u)) / 2{step} with {step} = {h_text}")
     else:
-        head = (f"finite-difference check: ({top}({name} + h) − {top}({name} − h)) / 2h"
-                + (", element by element," if np.ndim(estimate) else "") + f" with h = {h_text}")
+        head = (f"finite-difference check: ({top}({name} + {step}) − {top}({name} − {step})) / 2{step}"
+                + (", element by element," if np.ndim(estimate) else "") + f" with {step} = {h_text}")
     if good:
         what = f"‖∂{top}/∂{name}‖" if direction is not None else "backpropagation"
         text = f"{head}: {_text(estimate, precision)} ✓ ({what}: {_text(gradient, precision)})"

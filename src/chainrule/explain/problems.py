@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..formula import FUNCTIONS, FormulaSyntaxError, Function, parse
+from ..formula import FUNCTIONS, FormulaSyntaxError, Function, parse_program
 
 __all__ = ["Problem", "ProblemError", "load_problem", "parse_problem", "builtin_names", "load_builtin",
            "expression_problem", "LOSSES", "ACTIVATION_NAMES"]
@@ -277,7 +277,7 @@ def _read_expression(read: _Reader, model, problem: Problem) -> None:
     if not expression:
         read.fail("[model] expression", "missing; write the model, e.g. \"sigmoid(w*x)\"")
     try:
-        parsed = parse(expression, EXPRESSION_FUNCTIONS)
+        parsed = parse_program(expression, EXPRESSION_FUNCTIONS)
     except FormulaSyntaxError as error:
         read.fail("[model] expression", str(error))
     problem.expression = expression
@@ -329,7 +329,7 @@ def _read_data(read: _Reader, data, problem: Problem) -> None:
         if not isinstance(inputs, list) or not all(isinstance(i, Mapping) for i in inputs):
             read.fail("[data] inputs", "expected a table of name = number, or a list of such tables")
         problem.inputs = [read.names({"inputs": i}, "inputs", "[data]") for i in inputs] or [{}]
-        names = parse(problem.expression).names()
+        names = parse_program(problem.expression, EXPRESSION_FUNCTIONS).names()
         for index, sample in enumerate(problem.inputs):
             missing = names - set(sample) - set(problem.parameters)
             if missing:
@@ -420,7 +420,7 @@ def expression_problem(expression: str, values: Mapping[str, float], *, target: 
     with w, b or θ (weights and biases); the other names are inputs.
     """
     try:
-        parsed = parse(expression, EXPRESSION_FUNCTIONS)
+        parsed = parse_program(expression, EXPRESSION_FUNCTIONS)
     except FormulaSyntaxError as error:
         raise ProblemError(f"expression: {error}") from None
     if loss == "cross_entropy":

@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 from .classification import insert_identities, probabilities_note
+from .definitions import add_gate_notes, definitions_section, interpretation_notes
 from .derivation import Derivation
 from .fdcheck import insert_checks
 from .graph import Graph
 from .model import Section
+from .takeaways import takeaways_section
 
 __all__ = ["enrich"]
 
@@ -23,5 +25,11 @@ def enrich(graph: Graph, derivation: Derivation, sections: list[Section], *, pre
     loss = next((s for s in sections if s.kind == "loss"), None)
     if note is not None and loss is not None:
         loss.items.append(note)
+    add_gate_notes(sections, graph)
+    interpretation_notes(sections, graph)
     insert_checks(sections, graph, derivation.gradients, precision)
+    definitions = definitions_section(graph)
+    if definitions is not None:
+        sections.insert(1, definitions)  # after the given values, as the seed's section 3
+    sections.append(takeaways_section(graph, derivation, sections, precision, lr))
     return sections
