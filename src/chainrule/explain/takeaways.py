@@ -21,7 +21,10 @@ def takeaways_section(graph: Graph, derivation: Derivation, sections: list[Secti
     what = "the function" if top == "f" else "the loss"
     parameters = [n for n in graph.parameters if n.visible and n.name in derivation.gradients]
     items = []
-    sizes = {n.name: float(np.max(np.abs(derivation.gradients[n.name]), initial=0.0)) for n in parameters}
+    # The gradients as the derivation wrote them (carried by hand), so the numbers here are the ones above.
+    shown = derivation.shown_gradients or {}
+    sizes = {n.name: float(np.max(np.abs(np.asarray(shown.get(n.name, derivation.gradients[n.name]), dtype=float)),
+                                  initial=0.0)) for n in parameters}
     if parameters:
         largest = max(parameters, key=lambda n: sizes[n.name])
         names = ", ".join(f"∂{top}/∂{n.name}" for n in parameters[:6]) + (", …" if len(parameters) > 6 else "")
