@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from chainrule.explain import DomainError, explain_problem, expression_problem, load_builtin
@@ -213,6 +213,12 @@ from test_number_model import neuron_problems  # noqa: E402  (the number model's
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(neuron_problems())
+@example({"model": {"kind": "neuron", "activation": "leaky_relu", "weights": [0.0], "bias": False},
+          "data": {"x": [15.0], "y": 0.0}, "training": {"loss": "mse", "lr": 0.01}})  # the kink at z = 0
+@example({"model": {"kind": "neuron", "activation": "sigmoid", "weights": [-1.25, 0.0], "bias": False},
+          "data": {"x": [2.5, 421.0], "y": 0.0}, "training": {"loss": "mse", "lr": 0.01}})  # needs h = 1e-7
+@example({"model": {"kind": "neuron", "activation": "sigmoid", "weights": [0.0, -2.0], "bias": False},
+          "data": {"x": [0.0, -9.0], "y": 0.0}, "training": {"loss": "bce", "lr": 0.01}})  # a noisy ln(1 − σ(18))
 def test_finite_difference_lines_agree_with_the_gradients(document):
     assume(not isinstance(document["data"]["y"], list))  # one sample: the step-by-step derivation
     try:
@@ -224,15 +230,22 @@ def test_finite_difference_lines_agree_with_the_gradients(document):
     gradients = data["summary"]["gradients"]
     parameters = [n for n in gradients if n.startswith(("w", "b"))]
     assert sorted(c["parameter"] for c in checks) == sorted(parameters)
+    values = {item["node"]: item["value"] for _, item in _items(data, "equation")
+              if item["kind"] in ("forward", "given") and item["node"]}
     for check in checks:
         scale = max(1.0, abs(gradients[check["parameter"]]))
-        assume(abs(check["estimate"] - check["gradient"]) < 1e-3 * scale or document["model"]["activation"]
-               not in ("relu", "leaky_relu"))  # a kink within h of the point is a real disagreement
         assert check["gradient"] == gradients[check["parameter"]]
         assert check["agrees"] == (abs(check["estimate"] - check["gradient"]) <= 1e-5 * (scale + 1e-3 * abs(
             data["summary"]["loss"])))
-        assert check["agrees"], check
-        assert check["h"] in (1e-5, 1e-6, 1e-7) and "✓" in check["text"]
+        assert check["h"] in (1e-5, 1e-6, 1e-7, 1e-4, 1e-3)
+        if check["agrees"]:
+            assert "✓" in check["text"]
+            continue
+        # A disagreement only where a kink lies within h of the point: ReLU's at z = 0, |·|'s at ŷ = y.
+        assert check["kind"] == "bad" and "✗" in check["text"]
+        near_relu = document["model"]["activation"] in ("relu", "leaky_relu") and abs(values.get("z", 1.0)) < 1e-3
+        near_l1 = document["training"]["loss"] == "l1" and abs(values.get("ŷ", 1.0) - values.get("y", 0.0)) < 1e-3
+        assert near_relu or near_l1, check
 
 
 def test_a_wrong_gradient_is_flagged_loudly():
@@ -284,3 +297,46 @@ def test_notes_say_what_the_numbers_mean():
     assert "from 0.387 to 0.379" in takeaways and "finite-difference" in takeaways
     relu = explain_problem(expression_problem("relu(w*x)", {"w": 0.5, "x": -1.0}, target=1.0)).to_text()
     assert "dead ReLU" in relu
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The command line and the API
+
+
+def test_cli_classifies_with_a_class_index_target(capsys):
+    from cli_helpers import one_line, run_cli
+
+    status, out, _ = run_cli(capsys, "explain", "softmax", "--target", "0")
+    assert status == 0 and "y = 0   (target)" in out and "p − onehot(y) = [[0.261, 0.525, 0.214]] − onehot(0)" in out
+    assert "= [[−0.739, 0.525, 0.214]]" in out
+    status, out, _ = run_cli(capsys, "explain", "example1", "--target", "1", "--loss", "bce")
+    assert status == 0 and "∂L/∂z = ŷ − y = 0.622 − 1.0 = −0.378" in out
+    assert "The seed document writes" not in out  # the seed's numbers are for its own target
+    for argv, fragments in [
+        (("softmax", "--target", "3"), ("--target", "class indices 0 to 2")),
+        (("softmax", "--target", "1.5"), ("--target", "class indices")),
+        (("example1", "--loss", "cross_entropy"), ("softmax output and the cross-entropy loss go together",)),
+        (("example3", "--target", "1"), ("one sample", "data set")),
+        (("sigmoid(w*x)", "--set", "w=0.5", "x=1", "--target", "1", "--loss", "cross_entropy"),
+         ("softmax over several classes",)),
+    ]:
+        status, _, err = run_cli(capsys, "explain", *argv)
+        assert status != 0
+        one_line(err, *fragments)
+
+
+def test_the_api_explains_a_softmax_classifier():
+    import chainrule as cr
+    from chainrule.explain import softmax_cross_entropy
+
+    x = cr.tensor(np.array([[1.0, 2.0]]), name="x")
+    W = cr.tensor(np.array([[0.5, -0.2], [0.1, 0.3], [-0.4, 0.2]]), requires_grad=True, name="W")
+    b = cr.tensor(np.array([0.0, 0.1, -0.1]), requires_grad=True, name="b")
+    explanation = cr.explain(softmax_cross_entropy(x @ W.T + b, [2]), lr=0.5)
+    identity = explanation.equations("identity")
+    assert len(identity) == 1
+    tz = torch.tensor([[0.1, 0.8, -0.1]], dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.cross_entropy(tz, torch.tensor([2])).backward()
+    np.testing.assert_allclose(np.reshape(identity[0].value, (1, 3)), tz.grad.numpy(), rtol=1e-12)
+    text = explanation.to_text()
+    assert "p = softmax(z)" in text and "finite-difference check" in text and "Key takeaways" in text

@@ -18,7 +18,7 @@ from ..tensor import Tensor, _apply
 from .derivation import partial
 from .graph import Graph, Node
 from .model import Equation, Form, Note, Section
-from .numbers import NumberModel
+from .numbers import NumberModel, Written
 
 __all__ = ["class_nll", "softmax_loss", "NLL", "insert_identities"]
 
@@ -70,10 +70,16 @@ def class_nll(p: Tensor, y: Tensor) -> Tensor:
 
 
 def softmax_loss(z: Tensor, labels) -> Tensor:
-    """Logits z (one row per sample) → p = softmax(z) → L = −ln p[y] (a batch's mean)."""
+    """Logits z (one row per sample) → p = softmax(z) → L = −ln p[y] (a batch's mean), recorded so that
+    ``explain`` shows p, the loss on it and the identity ∂L/∂z = p − onehot(y).
+
+    >>> loss = softmax_loss(x @ W.T + b, [2])        # doctest: +SKIP
+    >>> print(chainrule.explain(loss, lr=0.5))       # doctest: +SKIP
+    """
     from ..tensor import tensor
 
-    z.name = "z"
+    if z.name is None:
+        z.name = "z"
     p = z.softmax(-1)
     p.name = "p"
     labels = np.asarray(labels, dtype=float).reshape(-1)
@@ -141,6 +147,8 @@ def insert_identities(sections: list[Section], graph: Graph, precision: int, exa
     if found is None:
         return
     kind, prediction, z, target, n = found
+    if kind == "softmax":
+        _write_class_index(sections, target)
     top, numbers = graph.root.name, NumberModel(precision, carry=not exact)
     lhs = f"∂{top}/∂{z.name}"
     place = _find(sections, lhs, ("chain", "gradient"))
@@ -159,7 +167,7 @@ def insert_identities(sections: list[Section], graph: Graph, precision: int, exa
     shown = numbers.computed(hand if np.ndim(hand) else float(hand))
     expression = _identity_expr(kind, prediction.name, target.name, n)
     env = {prediction.name: shown_p if shown_p is not None else prediction.value,
-           target.name: numbers.given(target.value.reshape(()) if target.is_scalar else target.value)}
+           target.name: _target_written(kind, target, numbers)}
     name = ("softmax + cross-entropy" if kind == "softmax" else "sigmoid + binary cross-entropy")
     note = (f"The {name} identity: the long chain above simplifies to "
             f"{expression.to_text()}, so the gradient at the logits is the prediction minus the truth.")
@@ -173,6 +181,26 @@ def insert_identities(sections: list[Section], graph: Graph, precision: int, exa
                         shape=None if z.is_scalar else z.shape, note=note,
                         inputs=(prediction.name,))
     section.items[position + 1:position + 1] = items + [identity]
+
+
+def _target_written(kind: str, target: Node, numbers: NumberModel):
+    if kind == "softmax" and target.is_scalar:
+        return Written(str(int(target.value.reshape(()))))
+    return numbers.given(target.value.reshape(()) if target.is_scalar else target.value)
+
+
+def _write_class_index(sections: list[Section], target: Node) -> None:
+    """A class index is a whole number: y = 2, p[2], onehot(2), not 2.0 (one sample's; a batch's stay a list)."""
+    if not target.is_scalar:
+        return
+    label = Written(str(int(target.value.reshape(()))))
+    for section in sections:
+        for item in section.equations():
+            if item.kind == "given" and item.node == target.name:
+                item.shown = label
+            for form in item.forms:
+                if form.values and target.name in form.values:
+                    form.values[target.name] = label
 
 
 def _chain_to_z(sections: list[Section], graph: Graph, prediction: Node, z: Node, numbers: NumberModel,

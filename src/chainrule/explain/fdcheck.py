@@ -104,14 +104,17 @@ def check_note(graph: Graph, node: Node, gradient, precision: int, top: str = "L
         direction = gradient / norm if norm > 0 else np.full(gradient.shape, 1 / np.sqrt(gradient.size))
         gradient = np.float64(norm)
     loss = float(np.asarray(graph.root.value, dtype=float).sum())
-    # A loss that curves sharply in w (a large input multiplies it) needs a smaller h: the central difference's
-    # error grows as h²; so h shrinks tenfold, twice, before the check gives its verdict.
+    # A loss that curves sharply in w (a large input multiplies it) needs a smaller h, as the central
+    # difference's error grows as h²; one whose float64 value carries noise (ln(1 − σ(18)) from σ(18)) needs a
+    # larger one, as that noise is divided by 2h. So h tries a hundred times smaller and larger before the verdict.
     base = step_size(node.value)
-    for h in (base, base / 10, base / 100):
+    for h in [float(f"{base * factor:.0e}") for factor in (1, 0.1, 0.01, 10, 100)]:  # exact powers of ten
         h, estimate = finite_difference(graph, node, direction, h)
         good = agrees(estimate, gradient, abs(loss))
         if good:
             break
+    else:  # no h agrees: the verdict is given at the usual h
+        h, estimate = finite_difference(graph, node, direction, base)
     h_text = typographic_minus(number_text(h, 0, 1))
     # The step is called h, unless the problem has a value of that name (a hidden unit h): then ε.
     step = "ε" if any(n.name == "h" for n in graph.visible) else "h"

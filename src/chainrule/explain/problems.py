@@ -47,7 +47,7 @@ import numpy as np
 
 from ..formula import FUNCTIONS, FormulaSyntaxError, Function, parse_program
 
-__all__ = ["Problem", "ProblemError", "load_problem", "parse_problem", "builtin_names", "load_builtin",
+__all__ = ["Problem", "ProblemError", "load_problem", "retarget", "parse_problem", "builtin_names", "load_builtin",
            "expression_problem", "LOSSES", "ACTIVATION_NAMES"]
 
 LOSSES = ("mse", "bce", "bce_with_logits", "cross_entropy", "l1", "hinge", "none")
@@ -369,14 +369,44 @@ def _read_data(read: _Reader, data, problem: Problem) -> None:
     problem.y = y
 
 
-def check_class_targets(y: np.ndarray, classes: int, source: str, error=ProblemError) -> np.ndarray:
+def check_class_targets(y: np.ndarray, classes: int, source: str, error=ProblemError,
+                        key: str = "[data] y") -> np.ndarray:
     """Class indices 0…classes−1, one per sample (as PyTorch numbers them)."""
     labels = np.asarray(y, dtype=float).reshape(-1)
     bad = [v for v in labels if v != int(v) or not 0 <= v < classes]
     if bad:
-        raise error(f"{source}: [data] y: cross-entropy needs class indices 0 to {classes - 1} (classes are "
+        raise error(f"{source}: {key}: cross-entropy needs class indices 0 to {classes - 1} (classes are "
                     f"numbered from 0, as in PyTorch), got {bad[0]:g}")
     return labels
+
+
+def retarget(problem: Problem, target: float | None, loss: str | None) -> Problem:
+    """The problem with another target (``--target``) or loss (``--loss``): one sample only, checked as a
+    problem file's would be (a class index for cross-entropy). A reference text's numbers no longer apply."""
+    import dataclasses
+
+    if target is None and loss is None:
+        return problem
+    where = problem.source
+    if problem.is_dataset or problem.kind == "expression" and len(problem.inputs or ()) > 1:
+        raise ProblemError(f"{where}: --target and --loss apply to one sample; {where} is a data set "
+                           "(copy the problem file and edit its [data] y instead)")
+    loss = loss or problem.loss
+    if (loss == "cross_entropy") != (problem.output == "softmax"):
+        raise ProblemError(f"{where}: --loss {loss}: a softmax output and the cross-entropy loss go together "
+                           f"(this model's output is {problem.output or problem.activation})")
+    y = problem.y
+    if target is not None:
+        if loss == "cross_entropy":
+            y = check_class_targets(np.array([target]), problem.sizes[-1], where, key="--target")
+        elif problem.kind == "expression":
+            y = np.array([float(target)])
+        else:
+            outputs = 1 if problem.kind == "neuron" else problem.sizes[-1]
+            y = np.full((1, outputs), float(target))
+    if y is None and loss != "none":
+        raise ProblemError(f"{where}: --loss {loss} needs a target (--target)")
+    return dataclasses.replace(problem, y=y, loss=loss, reference={})
 
 
 def load_problem(path) -> Problem:
