@@ -170,11 +170,12 @@ def insert_identities(sections: list[Section], graph: Graph, precision: int, exa
            target.name: _target_written(kind, target, numbers)}
     name = ("softmax + cross-entropy" if kind == "softmax" else "sigmoid + binary cross-entropy")
     note = (f"The {name} identity: the long chain above simplifies to "
-            f"{expression.to_text()}, so the gradient at the logits is the prediction minus the truth.")
-    agree = np.allclose(np.asarray(chained.shown, dtype=float), np.asarray(shown, dtype=float), rtol=0,
-                        atol=2 * 10.0 ** -precision)
-    if not agree:
-        note += " (The chain's carried rounding differs from it in the last digit.)"
+            f"{expression.to_text()}, so the gradient at the logits is the prediction minus the truth"
+            + (f", divided by the {int(n)} samples the loss averages." if n != 1 else "."))
+    # Exactly the same number (both exact values are PyTorch's); the written ones may differ in a last digit.
+    if not np.array_equal(np.asarray(chained.shown, dtype=float), np.asarray(shown, dtype=float)):
+        note += (" Where the two lines differ in a last digit, that is rounding: each was worked by hand "
+                 "from written numbers; their exact values are equal.")
     identity = Equation("identity", partial(top, z.name), [Form(expression), Form(expression, env)],
                         exact_value if np.ndim(exact_value) else float(exact_value), shown,
                         numbers.decimals_of(shown) if not np.ndim(shown) else precision, node=z.name,
