@@ -340,3 +340,16 @@ def test_the_api_explains_a_softmax_classifier():
     np.testing.assert_allclose(np.reshape(identity[0].value, (1, 3)), tz.grad.numpy(), rtol=1e-12)
     text = explanation.to_text()
     assert "p = softmax(z)" in text and "finite-difference check" in text and "Key takeaways" in text
+
+
+def test_a_layer_level_sigmoid_bce_identity_equals_the_chain():
+    problem = parse_problem({"model": {"kind": "mlp", "sizes": [2, 2, 1], "activation": "tanh", "output": "sigmoid",
+                                       "seed": 3},
+                             "data": {"x": [[1.0, 2.0], [0.5, -1.0]], "y": [1, 0]},
+                             "training": {"loss": "bce", "lr": 0.5}}, "mlp-bce")
+    data = explain_problem(problem).to_dict()
+    identity = [item for _, item in _items(data, "equation") if item["kind"] == "identity"]
+    assert len(identity) == 1 and identity[0]["lhs"]["text"] == "∂L/∂z" and "(ŷ − y)/2" in identity[0]["text"]
+    np.testing.assert_allclose(identity[0]["value"], data["summary"]["gradients"]["z"], rtol=1e-12, atol=1e-15)
+    yhat = next(item for _, item in _items(data, "equation") if item["node"] == "ŷ" and item["kind"] == "forward")
+    np.testing.assert_allclose(identity[0]["value"], (np.array(yhat["value"]) - [[1.0], [0.0]]) / 2, rtol=1e-12)

@@ -171,7 +171,7 @@ def insert_identities(sections: list[Section], graph: Graph, precision: int, exa
     name = ("softmax + cross-entropy" if kind == "softmax" else "sigmoid + binary cross-entropy")
     note = (f"The {name} identity: the long chain above simplifies to "
             f"{expression.to_text()}, so the gradient at the logits is the prediction minus the truth"
-            + (f", divided by the {int(n)} samples the loss averages." if n != 1 else "."))
+            + (f", divided by the {int(n)} values the loss averages." if n != 1 else "."))
     # Exactly the same number (both exact values are PyTorch's); the written ones may differ in a last digit.
     if not np.array_equal(np.asarray(chained.shown, dtype=float), np.asarray(shown, dtype=float)):
         note += (" Where the two lines differ in a last digit, that is rounding: each was worked by hand "
