@@ -46,8 +46,9 @@ def register(subparsers) -> None:
                          help="comma-separated names to learn (default: names starting with w or b)")
     explain.add_argument("--exact", action="store_true",
                          help="exact values, rounded only when printed (default: rounded and carried by hand)")
-    explain.add_argument("--detail", choices=("auto", "elements", "summary"), default="auto",
-                         help="tensors element by element, or as shape and statistics (default: by size)")
+    explain.add_argument("--detail", choices=("auto", "elements", "summary", "neurons"), default="auto",
+                         help="tensors element by element, or as shape and statistics (default: by size); "
+                              "neurons: an MLP neuron by neuron, one line per weight (Mazur's way)")
     explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     explain.set_defaults(run=run_explain)
 

@@ -18,6 +18,7 @@ from .explanation import Explanation, GraphvizMissing
 from .graph import trace
 from .limits import check_samples
 from .modes import explain_modes
+from .neurons import explain_neurons
 from .problems import Problem, ProblemError, builtin_names, expression_problem, load_builtin, load_problem
 from .reference import annotate_reference
 from .updates import UpdateRule
@@ -50,6 +51,10 @@ def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, e
 
 
 def _explain_as_given(problem: Problem, *, detail, exact) -> Explanation:
+    if detail == "auto" and problem.detail is not None:
+        detail = problem.detail  # [display] detail, unless the caller chose one
+    if detail == "neurons":
+        return explain_neurons(problem, exact=exact, update=UpdateRule(problem.optimizer, momentum=problem.momentum))
     if problem.steps > 1 and problem.lr is None:
         raise ProblemError("more than one step needs a learning rate")
     if problem.is_dataset and problem.kind == "mlp" and problem.mode != "batch":
@@ -64,8 +69,9 @@ def _explain_as_given(problem: Problem, *, detail, exact) -> Explanation:
         if problem.lr is None:
             raise ProblemError(f"{problem.source}: a data set's gradient-descent modes need [training] lr")
         return explain_modes(problem, detail=detail, exact=exact)
+    update = UpdateRule(problem.optimizer, momentum=problem.momentum)
     samples = range(problem.samples) if problem.kind == "mlp" else [0]
     loss, _ = build_loss(problem, initial_parameters(problem), samples)
     return explain_graph(trace(loss), lr=problem.lr, precision=problem.precision, title=problem.title,
                          steps=problem.steps, description=problem.description, detail=detail,
-                         update=UpdateRule(problem.optimizer, momentum=problem.momentum), exact=exact)
+                         update=update, exact=exact)
