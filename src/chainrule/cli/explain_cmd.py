@@ -35,6 +35,9 @@ def register(subparsers) -> None:
     explain.add_argument("--output", "-o", metavar="PATH", help="write to a file instead of the terminal")
     explain.add_argument("--precision", type=_decimals, metavar="N", help="decimals to round to (default 3)")
     explain.add_argument("--steps", type=_steps, metavar="N", help="gradient-descent steps to take (default 1)")
+    explain.add_argument("--derive", choices=("first", "all", "last"),
+                         help="with --steps N: which steps are written out line by line (default: all when N ≤ 5, "
+                              "else the first; a table shows every step)")
     explain.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE", dest="assignments",
                          help="values of the expression's names")
     explain.add_argument("--target", dest="y", type=finite_number, metavar="Y", help="the target y (adds a loss)")
@@ -165,6 +168,7 @@ def _explanation(args, target: str) -> Explanation:
             problem.lr = args.lr
         return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
                                detail=getattr(args, "detail", "auto"), optimizer=getattr(args, "optimizer", None),
+                               derive=getattr(args, "derive", None),
                                exact=getattr(args, "exact", False))
     except (ProblemError, FormulaSyntaxError, ExplainTooLarge) as error:
         raise CommandError(str(error)) from None

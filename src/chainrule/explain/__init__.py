@@ -30,16 +30,18 @@ __all__ = [
 
 
 def explain_problem(problem: Problem, *, steps: int | None = None, precision: int | None = None,
-                    detail: str = "auto", optimizer: str | None = None, exact: bool = False) -> Explanation:
+                    detail: str = "auto", optimizer: str | None = None, exact: bool = False,
+                    derive: str | None = None) -> Explanation:
     """Explain a problem: one sample step by step, or a data set's gradient-descent modes."""
     with np.errstate(all="ignore"):  # a value outside a function's domain is reported as a DomainError instead
         return _explain_problem(problem, steps=steps, precision=precision, detail=detail, optimizer=optimizer,
+                                derive=derive,
                                 exact=exact)
 
 
-def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, exact) -> Explanation:
-    changes = {k: v for k, v in (("steps", steps), ("precision", precision), ("optimizer", optimizer))
-               if v is not None}
+def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, exact, derive) -> Explanation:
+    changes = {k: v for k, v in (("steps", steps), ("precision", precision), ("optimizer", optimizer),
+                                 ("derive", derive)) if v is not None}
     # A reference text's numbers belong to the problem as written: another optimizer makes other numbers.
     same_problem = (optimizer in (None, problem.optimizer))
     if changes:
@@ -74,4 +76,4 @@ def _explain_as_given(problem: Problem, *, detail, exact) -> Explanation:
     loss, _ = build_loss(problem, initial_parameters(problem), samples)
     return explain_graph(trace(loss), lr=problem.lr, precision=problem.precision, title=problem.title,
                          steps=problem.steps, description=problem.description, detail=detail,
-                         update=update, exact=exact)
+                         update=update, exact=exact, derive_mode=problem.derive)

@@ -155,14 +155,14 @@ def explain_neurons(problem: Problem, *, exact: bool = False, update=None) -> Ex
         raise ProblemError(f"{problem.source}: every weight is frozen, so there is nothing to learn")
     explanation = explain_graph(graph, lr=problem.lr, precision=problem.precision, title=problem.title,
                                 steps=problem.steps, description=problem.description, detail="auto",
-                                update=update, exact=exact)
+                                update=update, exact=exact, derive_mode=problem.derive)
     shown = {}
     for equation in explanation.equations():
         if equation.kind in ("given", "forward", "loss", "local", "gradient", "chain"):
             shown.setdefault(equation.lhs.to_text(), equation.shown)
     exact_grads = {node.name: float(np.asarray(grads).sum()) for node, grads in _node_gradients(graph)}
     extra = neuron_sections(layout, shown, exact_grads, NumberModel(problem.precision, carry=not exact))
-    after = max(i for i, section in enumerate(explanation.sections) if section.kind == "chain")
+    after = min(i for i, section in enumerate(explanation.sections) if section.kind == "chain")  # step 1's
     for section in extra:
         for equation in section.equations():
             equation.exact, equation.precision = exact, problem.precision
