@@ -19,6 +19,7 @@ from .graph import trace
 from .limits import check_samples
 from .modes import explain_modes
 from .neurons import explain_neurons
+from .plots import dynamics_of_problem
 from .problems import Problem, ProblemError, builtin_names, expression_problem, load_builtin, load_problem
 from .reference import annotate_reference
 from .updates import UpdateRule
@@ -47,6 +48,8 @@ def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, e
     if changes:
         problem = dataclasses.replace(problem, **changes)
     explanation = _explain_as_given(problem, detail=detail, exact=exact)
+    # The pictures of its dynamics are drawn when asked for (the page, --plot), not on every explanation.
+    explanation.picture_source = lambda: dynamics_of_problem(problem)
     if same_problem:
         annotate_reference(explanation, problem.reference, problem.reference_source)
     return explanation
