@@ -72,7 +72,8 @@ def diagnosis(mode: str, history, lr: float, batch_size: int | None, stop: str |
     steps = [float(v) for v in history.step_loss]
     per = {"stochastic": "one sample's gradient", "minibatch": f"one batch's gradient ({batch_size} samples)"}
     too_large = (f"each of its {len(steps)} updates follows {per.get(mode)} at the full learning rate "
-                 f"η = {lr:g}, too large a step for one sample: try a smaller lr for this mode")
+                 f"η = {lr:g}, too large a step for {'one sample' if mode == 'stochastic' else 'one batch'}: "
+                 "try a smaller lr for this mode")
     if stop is not None or any(not math.isfinite(v) for v in losses + steps) or (
             len(losses) >= 2 and losses[-1] > 10 * max(losses[0], 1e-12)):
         what = stop or f"the loss grew from {losses[0]:.4g} to {losses[-1]:.4g}"
