@@ -7,12 +7,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from cli_helpers import one_line, run_cli
 
 from chainrule.cli.train_report import diagnosis
 from chainrule.explain import explain_problem, load_builtin
 from chainrule.explain.plots import PICTURE_STEPS, dynamics_of_problem, figure
 from chainrule.explain.problems import parse_problem
+from cli_helpers import one_line, run_cli
 
 pytest.importorskip("matplotlib")
 
