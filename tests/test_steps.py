@@ -123,3 +123,40 @@ def test_cli_derive(capsys):
     code, _, err = run_cli(capsys, "explain", "example1", "--derive", "sometimes")
     assert code == 2
     one_line(err, "--derive")
+
+
+def _torch_mode(mode: str, optimizer: str, epochs: int = 1):
+    """Example 3 (z = w·x, ŷ = σ(z), three samples) trained by PyTorch in ``mode``: w after each update."""
+    xs, ys = [1.0, 2.0, 3.0], [0.0, 1.0, 1.0]
+    w = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9) if optimizer == "momentum" else torch.optim.Adam([w], lr=0.1)
+    chunks = {"batch": [[0, 1, 2]], "stochastic": [[0], [1], [2]], "minibatch": [[0, 1], [2]]}[mode]
+    path = []
+    for _ in range(epochs):
+        for chunk in chunks:
+            opt.zero_grad()
+            loss = sum((torch.sigmoid(w * xs[i]) - ys[i]) ** 2 for i in chunk) / len(chunk)
+            loss.backward()
+            opt.step()
+            path.append(w.item())
+    return path
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_momentum_and_adam_on_a_data_set_in_every_mode(optimizer):
+    explanation = explain_problem(load_builtin("example3"), optimizer=optimizer)
+    document = explanation.to_dict()
+    assert assert_lines_check(document) >= 30
+    for mode in ("batch", "stochastic", "minibatch"):
+        updates = [eq for eq in explanation.equations("update")
+                   if eq.context and eq.context.startswith(mode) and eq.lhs.to_text() == "w_new"]
+        assert [float(eq.value) for eq in updates] == pytest.approx(_torch_mode(mode, optimizer), abs=1e-13)
+        assert explanation.summary["modes"][mode]["parameters"]["w"] == pytest.approx(
+            _torch_mode(mode, optimizer)[-1], abs=1e-13)
+    states = [eq for eq in explanation.equations("update") if eq.context and eq.context.startswith("stochastic")]
+    assert any(eq.lhs.to_text() == "v_w" and "←" in eq.relation for eq in states)  # the state's own equations
+    # Several epochs: the optimizer's state carries over from epoch to epoch.
+    table = explain_problem(load_builtin("example3"), optimizer=optimizer, steps=3)
+    caption = next(i for s in table.sections if s.kind == "steps" for i in s.items).caption
+    final = float(caption.split("stochastic: w = ")[1].split(";")[0].replace("−", "-"))
+    assert final == pytest.approx(_torch_mode("stochastic", optimizer, epochs=3)[-1], abs=1e-6)

@@ -69,8 +69,6 @@ def _explain_as_given(problem: Problem, *, detail, exact) -> Explanation:
     if problem.is_dataset:
         check_samples(problem.samples, problem.source)
     if problem.is_dataset and problem.kind != "mlp":
-        if problem.optimizer != "sgd":
-            raise ProblemError("the batch/stochastic/mini-batch narration uses plain gradient descent (sgd)")
         if problem.lr is None:
             raise ProblemError(f"{problem.source}: a data set's gradient-descent modes need [training] lr")
         return explain_modes(problem, detail=detail, exact=exact)

@@ -242,9 +242,6 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         read.fail("[training] steps", "more than one step needs a learning rate (lr)")
     if not 0 <= problem.momentum < 1:
         read.fail("[training] momentum", f"must be in [0, 1), got {problem.momentum}")
-    if problem.is_dataset and problem.kind != "mlp" and problem.optimizer != "sgd":
-        read.fail("[training] optimizer", "the batch/stochastic/mini-batch narration uses plain gradient descent "
-                                          "(optimizer = \"sgd\")")
     return problem
 
 
