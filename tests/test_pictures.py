@@ -90,6 +90,7 @@ def test_the_page_embeds_the_pictures_inline_beside_their_steps():
     # Beside the modes they illustrate, before the page's footer; nothing loaded from anywhere.
     assert html.index('data-picture="landscape"') > html.index("cr-section-compare")
     assert "xlink:href" not in html and "<image" not in html
+    assert 'data-picture="landscape"' in explain_problem(load_builtin("example1"))._repr_html_()  # Jupyter
     mazur = explain_problem(load_builtin("mazur")).to_html()
     assert re.findall(r'data-picture="(\w+)"', mazur) == ["loss"]
 

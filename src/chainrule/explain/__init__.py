@@ -49,7 +49,7 @@ def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, e
         problem = dataclasses.replace(problem, **changes)
     explanation = _explain_as_given(problem, detail=detail, exact=exact)
     # The pictures of its dynamics are drawn when asked for (the page, --plot), not on every explanation.
-    explanation.picture_source = lambda: dynamics_of_problem(problem)
+    explanation.picture_source = lambda **limits: dynamics_of_problem(problem, **limits)
     if same_problem:
         annotate_reference(explanation, problem.reference, problem.reference_source)
     return explanation

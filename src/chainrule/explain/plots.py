@@ -154,9 +154,21 @@ def _classifier(problem: Problem):
     return problem.x, y.reshape(-1), predict
 
 
-def dynamics_of_problem(problem: Problem) -> Dynamics | None:
-    """The runs and the loss function of a problem with a learning rate (None without one)."""
+def _work(problem: Problem, epochs: int) -> int:
+    """About how many sample passes the runs take: each update is followed by the loss on all the data."""
+    n = max(problem.samples, 1)
+    updates = 1 if not problem.is_dataset else (n if problem.mode in ("stochastic", "compare") else
+                                                 -(-n // (problem.batch_size or n)))
+    parameters = sum(np.size(v) for v in initial_parameters(problem).values())
+    return epochs * updates * n * max(1, parameters // 100)
+
+
+def dynamics_of_problem(problem: Problem, max_work: int | None = None) -> Dynamics | None:
+    """The runs and the loss function of a problem with a learning rate (None without one, or when the runs
+    would take more than ``max_work`` sample passes)."""
     if problem.lr is None or not _learned(problem):
+        return None
+    if max_work is not None and _work(problem, max(problem.steps, PICTURE_STEPS)) > max_work:
         return None
     everyone = list(range(max(problem.samples, 1)))
 
@@ -371,8 +383,9 @@ def svg_pictures(dynamics: Dynamics) -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------------------------------------------
 # On the page, beside the steps they illustrate
 
-#: Too large to draw in passing (each picture point is a pass over the data): the page goes without pictures.
-_PAGE_WORK_LIMIT = 200_000
+#: Too large to draw in passing (each picture point is a pass over the data): the page goes without pictures
+#: (``--plot`` still draws them).
+_PAGE_WORK_LIMIT = 20_000
 _CAPTIONS = {
     "landscape": "The loss as a function of the parameters, with every point of gradient descent on it",
     "loss": "The loss after every update",
@@ -395,15 +408,13 @@ def page_pictures(explanation) -> list[tuple[int, str, str, str]]:
         import matplotlib  # noqa: F401
     except ImportError:
         source = None
-    dynamics = source() if source is not None else None
+    dynamics = source(max_work=_PAGE_WORK_LIMIT) if source is not None else None
     if dynamics is not None:
-        epochs = max(len(run.points) for run in dynamics.runs)
-        if epochs * max(dynamics.samples, 1) <= _PAGE_WORK_LIMIT:
-            kinds = [section.kind for section in explanation.sections]
-            for kind, svg in svg_pictures(dynamics):
-                caption = _CAPTIONS[kind] + (f" ({dynamics.steps} steps)" if dynamics.per == "step" else
-                                             f" ({dynamics.steps} epochs)")
-                pictures.append((_anchor(kind, kinds), kind, caption, svg))
+        kinds = [section.kind for section in explanation.sections]
+        for kind, svg in svg_pictures(dynamics):
+            caption = _CAPTIONS[kind] + (f" ({dynamics.steps} steps)" if dynamics.per == "step" else
+                                         f" ({dynamics.steps} epochs)")
+            pictures.append((_anchor(kind, kinds), kind, caption, svg))
     explanation._page_pictures = pictures
     return pictures
 
