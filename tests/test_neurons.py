@@ -63,7 +63,8 @@ def test_mazur_lines_check_on_a_calculator_and_none_vanishes():
     assert "∂E_total/∂out_h1 = ∂E_o1/∂out_h1 + ∂E_o2/∂out_h1 = ∂E_total/∂net_o1 · w5 + ∂E_total/∂net_o2 · w7" in text
     assert "δ_h1 = (δ_o1 · w5 + δ_o2 · w7) · ∂out_h1/∂net_h1" in text
     assert "∂E_total/∂w5 = δ_o1 · out_h1 = 0.138498562 × 0.593269992 = 0.0821670408" in text
-    assert "b1 = 0.35   (input)" in text and "b1_new" not in text  # frozen: given, never updated
+    assert "b1 = 0.35   (frozen: given, never updated)" in text and "b1_new" not in text
+    assert text.index("w1 = 0.15") < text.index("w5 = 0.4") < text.index("b1 = 0.35")  # Mazur's order
 
 
 def test_mazur_after_ten_thousand_steps_differs_from_his_post():

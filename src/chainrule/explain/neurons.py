@@ -51,6 +51,7 @@ class NeuronLayout:
     #: weights[l][j][i]: the name of the weight from neuron i of the layer below to neuron j of layer l.
     weights: list[list[list[str]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # E_o1, E_o2 … (one per output; empty for one output)
+    frozen: set[str] = field(default_factory=set)  # weights and biases given but never updated
     top: str = "E"
 
     def net(self, neuron: str) -> str:
@@ -113,12 +114,16 @@ def neuron_loss(problem: Problem, parameters: dict[str, np.ndarray]) -> tuple[Te
                 number += 1
                 name = f"w{number}"
                 names.append(name)
+                if not w_learned:
+                    layout.frozen.add(name)
                 term = tensor(np.float64(w_value[j, i]), requires_grad=w_learned, name=name) * value
                 net = term if net is None else net + term
             layout.weights[-1].append(names)
             bias = shared if shared is not None else tensor(np.float64(b_value[j]), requires_grad=b_learned,
                                                             name=f"b_{neuron}")
             net = net + bias
+            if not bias.requires_grad:
+                layout.frozen.add(bias.name)
             net.name = layout.net(neuron)
             out = _ACTIVATIONS[activation](net)
             if out is net:  # the identity: the output is a step of its own all the same
@@ -167,7 +172,30 @@ def explain_neurons(problem: Problem, *, exact: bool = False, update=None) -> Ex
         for equation in section.equations():
             equation.exact, equation.precision = exact, problem.precision
     explanation.sections[after + 1:after + 1] = extra
+    _in_mazurs_order(explanation, layout)
     return explanation
+
+
+def _in_mazurs_order(explanation: Explanation, layout: NeuronLayout) -> None:
+    """Givens and updates in the order of the network (i1, i2, w1 … w8, the biases, the targets), not in
+    the order the graph was walked: a reader finds w1 where Mazur has it."""
+    order = list(layout.inputs) + [w for rows in layout.weights for names in rows for w in names]
+    order += [f"b{layer + 1}" for layer in range(len(layout.layers))]
+    order += [f"b_{neuron}" for neurons in layout.layers for neuron in neurons]
+    order += [f"target_{neuron}" for neuron in layout.layers[-1]]
+    rank = {name: index for index, name in enumerate(order)}
+
+    def key(item):
+        if not isinstance(item, Equation):
+            return len(rank) + 1  # notes stay after the lines
+        return rank.get(item.node or item.lhs.to_text(), len(rank))
+
+    for section in explanation.sections:
+        if section.kind in ("given", "update"):
+            section.items.sort(key=key)
+        for equation in section.equations():
+            if equation.kind == "given" and equation.lhs.to_text() in layout.frozen:
+                equation.note = "frozen: given, never updated"
 
 
 def _node_gradients(graph):
