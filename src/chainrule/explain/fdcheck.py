@@ -85,10 +85,11 @@ def agrees(estimate, gradient, loss_scale: float) -> bool:
 
 
 def _text(value, precision: int) -> str:
-    """More digits than the explanation (two decimals and figures more), by the number model's rules."""
+    """Two decimals and figures more than the explanation, by the number model's rules, but at most six
+    significant figures: a central difference is good to about that many, so more would be noise."""
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
-        return typographic_minus(number_text(float(array), precision + 2, max(precision, 1) + 2))
+        return typographic_minus(number_text(float(array), min(precision + 2, 5), min(max(precision, 1) + 2, 6)))
     if array.ndim == 1:
         return "[" + ", ".join(_text(v, precision) for v in array) + "]"
     return "[" + ", ".join(_text(row, precision) for row in array) + "]"
