@@ -1,0 +1,223 @@
+"""chainrule.compile: a replayed tape gives the eager step's numbers, and every guard falls back.
+
+Eager and replay run the same rules in the same order (the backward schedule is planned in the
+order the eager engine visits nodes), so in float64 the results are identical, not just close.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.compile import CompiledStep, compile
+from test_random_programs import BINARY, UNARY, programs
+
+
+def _program_step(program):
+    """A step function for a random program: its leaves come in as arguments."""
+    shape, steps, _ = program
+
+    def step(*leaves):
+        leaves = list(leaves)
+        value = leaves.pop(0)
+        for op in steps:
+            if op[0] == "unary":
+                value = UNARY[op[1]][0](value)
+            elif op[0] == "binary":
+                value = BINARY[op[1]][0](value, leaves.pop(0))
+            else:
+                value = value @ leaves.pop(0)
+        loss = (value * value).sum()
+        loss.backward()
+        return loss
+
+    return step
+
+
+def _leaf_shapes(program):
+    """The shapes of a program's leaves, in the order it uses them (as test_random_programs draws them)."""
+    shape, steps, _ = program
+    shapes = [shape]
+    value = cr.tensor(np.ones(shape))
+    for op in steps:
+        if op[0] == "unary":
+            value = UNARY[op[1]][0](value)
+        elif op[0] == "binary":
+            current = tuple(value.shape)
+            other = [current, current[1:], tuple(1 if i % 2 else s for i, s in enumerate(current))][op[2]]
+            shapes.append(other)
+            value = BINARY[op[1]][0](value, cr.tensor(np.ones(other)))
+        else:
+            other = (tuple(value.shape)[-1], op[1]) if len(value.shape) else (1, op[1])
+            shapes.append(other)
+            value = value @ cr.tensor(np.ones(other))
+    return shapes
+
+
+def _leaves(shapes, seed):
+    rng = np.random.default_rng(seed)
+    return [cr.tensor(rng.uniform(-1.5, 1.5, size=s), requires_grad=True) for s in shapes]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_programs_replay_like_eager(program):
+    step = _program_step(program)
+    compiled = compile(step)
+    shapes = _leaf_shapes(program)
+    for seed in (program[2], program[2] + 1, program[2] + 2):
+        eager_leaves, replay_leaves = _leaves(shapes, seed), _leaves(shapes, seed)
+        eager_loss = step(*eager_leaves)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no fallback: every random program is replayable
+            replay_loss = compiled(*replay_leaves)
+        assert replay_loss.item() == eager_loss.item()
+        for ours, theirs in zip(replay_leaves, eager_leaves):
+            np.testing.assert_array_equal(ours.grad.data, theirs.grad.data)
+    assert len(compiled.tapes) == 1 and not compiled.eager
+
+
+def _training(seed=0, compiled=True, lr_schedule=None, steps=12):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(32, 3))
+    y = (X @ np.array([1.0, -2.0, 0.5]) > 0).astype(np.float64).reshape(-1, 1)
+    model = nn.MLP([3, 8, 1], activation="tanh", seed=seed)
+    params = model.parameters()
+    opt = optim.Adam(params, lr=0.05)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    def step(inputs, targets):
+        opt.zero_grad()
+        loss = loss_fn(model(inputs), targets) + 1e-3 * sum((p * p).sum() for p in params)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = compile(step) if compiled else step
+    losses = []
+    for k in range(steps):
+        if lr_schedule is not None:
+            opt.param_groups[0]["lr"] = lr_schedule(k)
+        losses.append(run(cr.tensor(X), cr.tensor(y)).item())
+    return losses, [np.array(p.data) for p in params], run
+
+
+@pytest.mark.parametrize("schedule", [None, lambda k: 0.1 / (1 + k)])
+def test_a_compiled_training_run_equals_the_eager_one(schedule):
+    eager_losses, eager_params, _ = _training(compiled=False, lr_schedule=schedule)
+    losses, params, run = _training(compiled=True, lr_schedule=schedule)
+    assert losses == eager_losses
+    for a, b in zip(params, eager_params):
+        np.testing.assert_array_equal(a, b)
+    assert isinstance(run, CompiledStep) and len(run.tapes) == 1
+
+
+def test_scalar_parameters_are_read_again_after_each_update():
+    # A 0-d parameter's data is a numpy scalar that the optimizer rebinds on every step.
+    def train(compiled):
+        w = cr.tensor(np.float64(2.0), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1, momentum=0.9)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (w * x - 1.0) ** 2
+            loss.backward()
+            opt.step()
+            return loss, w * x  # the second value is computed after the update
+
+        run = compile(step) if compiled else step
+        return [tuple(t.item() for t in run(cr.tensor(np.float64(3.0)))) for _ in range(5)]
+
+    assert train(True) == train(False)
+
+
+def test_a_new_shape_records_a_new_tape():
+    w = cr.tensor(np.ones((3, 1)), requires_grad=True)
+
+    @compile
+    def step(x):
+        loss = (x @ w).sum()
+        loss.backward()
+        return loss
+
+    step(cr.tensor(np.ones((4, 3))))
+    step(cr.tensor(np.ones((4, 3))))
+    step(cr.tensor(np.ones((2, 3))))
+    assert len(step.tapes) == 2
+    np.testing.assert_array_equal(w.grad.data, np.full((3, 1), 10.0))
+
+
+def test_reading_a_value_mid_step_falls_back_to_eager_with_one_warning():
+    w = cr.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    calls = []
+
+    @compile
+    def step(x):
+        y = (w * x).sum()
+        if y.item() > 0:  # data-dependent control flow: a tape would freeze the branch taken
+            calls.append("positive")
+            y = y * 2
+        y.backward()
+        return y
+
+    with pytest.warns(RuntimeWarning, match=r"reads a value .*item"):
+        first = step(cr.tensor(np.array([3.0, 1.0])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the decision is remembered: no second warning
+        second = step(cr.tensor(np.array([1.0, 3.0])))
+    assert first.item() == 4.0 and second.item() == -2.0
+    assert calls == ["positive"]
+    assert not step.tapes
+
+
+def test_an_in_place_change_inside_the_step_falls_back():
+    w = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    @compile
+    def step(x):
+        loss = (w * x).sum()
+        loss.backward()
+        with cr.no_grad():
+            w.__isub__(0.5 * w.grad)  # a host-side update the tape cannot replay (w -= …)
+        w.grad = None
+        return loss
+
+    with pytest.warns(RuntimeWarning, match="runs eagerly"):
+        step(cr.tensor(np.array([1.0, 1.0])))
+    step(cr.tensor(np.array([1.0, 1.0])))
+    np.testing.assert_array_equal(w.data, [0.0, 1.0])
+
+
+def test_returning_something_the_tape_cannot_rebuild_falls_back():
+    w = cr.tensor(np.array([1.0]), requires_grad=True)
+
+    @compile
+    def step(x):
+        loss = (w * x).sum()
+        loss.backward()
+        return object()
+
+    with pytest.warns(RuntimeWarning, match="returns a object"):
+        step(cr.tensor(np.array([1.0])))
+    assert not step.tapes
+
+
+def test_the_tape_prints_as_numpy_calls():
+    w = cr.tensor(np.array([[0.5, -0.5]]), requires_grad=True, name="w")
+    opt = optim.SGD([w], lr=0.1)
+
+    @compile
+    def step(x):
+        opt.zero_grad()
+        loss = cr.relu(x @ w.T).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    step(cr.tensor(np.ones((4, 2))))
+    text = repr(step)
+    for expected in ("matmul(", "relu(", "mean(", "relu.vjp(", "matmul.vjp(", "w.grad += ", "SGD.step()"):
+        assert expected in text, text
