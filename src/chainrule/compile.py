@@ -37,6 +37,7 @@ import warnings
 
 import numpy as np
 
+from . import compile_kernels
 from .autograd import GradMode, unbroadcast
 from .tensor import Tensor, _new
 
@@ -241,10 +242,11 @@ class _Tape:
         self.externals = [(slot, t, shape, dtype) for slot, t, shape, dtype in tracer.externals]
         self.instructions: list = []
         self.listing: list[str] = []
+        returned = set(_returned_slots(tracer, outputs))  # never in a reused buffer: the caller keeps them
         for event in tracer.events:
             kind = event[0]
             if kind == "forward":
-                self._add_forward(tracer.ops[event[1]])
+                self._add_forward(tracer.ops[event[1]], returned)
             elif kind == "backward":
                 self._add_backward(tracer, event[1], event[2])
             elif kind in ("zero_grad", "module_zero_grad"):
@@ -260,9 +262,13 @@ class _Tape:
         self.outputs = _output_template(tracer, outputs)
 
     # -- forward
-    def _add_forward(self, op) -> None:
+    def _add_forward(self, op, returned: set[int]) -> None:
         rule, ins, attrs, out = op
-        self.instructions.append(_forward_instruction(rule.forward, ins, attrs, out))
+        kernel = compile_kernels.FORWARD.get(rule.name)
+        if kernel is not None and out not in returned:
+            self.instructions.append(_forward_kernel_instruction(kernel, rule.forward, ins, attrs, out))
+        else:
+            self.instructions.append(_forward_instruction(rule.forward, ins, attrs, out))
         args = ", ".join(f"s{i}" for i in ins)
         extra = "".join(f", {k}={v!r}" for k, v in attrs.items())
         self.listing.append(f"s{out} = {rule.name}({args}{extra})")
@@ -303,7 +309,13 @@ class _Tape:
                 written.add(i)
                 plans.append((position, gslot(i), tracer.slot_shapes[i], first))
             needs = tuple(tracer.slot_requires_grad[i] for i in ins) if rule.selective else None
-            self.instructions.append(_vjp_instruction(rule.vjp, grad_slot[out], out, ins, attrs, plans, needs))
+            kernel = compile_kernels.VJP.get(rule.name)
+            if kernel is not None:
+                owners = [self._gradient_owner(tracer, i, producer) for i in ins]
+                self.instructions.append(_vjp_kernel_instruction(kernel, rule.vjp, grad_slot[out], out, ins, attrs,
+                                                                 plans, needs, owners))
+            else:
+                self.instructions.append(_vjp_instruction(rule.vjp, grad_slot[out], out, ins, attrs, plans, needs))
             names = ", ".join(f"g{ins[p]}" for p, *_ in plans)
             sums = "".join("" if first else f"   (g{ins[p]} +=)" for p, _, _, first in plans)
             self.listing.append(f"{names} = {rule.name}.vjp(g{out}, s{out}, "
@@ -323,6 +335,18 @@ class _Tape:
             self.listing.append(f"{t.name or f's{value_slot}'}.grad += g{value_slot}")
         self.n_slots = next_slot[0]
         del shape
+
+    def _gradient_owner(self, tracer: _Tracer, slot: int, producer: dict):
+        """The tensor whose ``.grad`` a gradient buffer may end up as (a parameter), or None.
+
+        Such a buffer is reused only while that ``.grad`` no longer holds it: a step that does not
+        zero the gradients must add to last step's array, not overwrite it."""
+        t = tracer.slot_tensors[slot]
+        if slot in self.arg_slots:
+            return False  # an argument's tensor changes from call to call: no buffer
+        if slot in producer and not t._retain:
+            return None
+        return t
 
     def _load_externals(self, slots) -> bool:
         for slot, t, shape, _ in self.externals:
@@ -357,6 +381,21 @@ def _forward_instruction(forward, ins, attrs, out):
         (a,) = ins
         return lambda s: s.__setitem__(out, forward(s[a]))
     return lambda s: s.__setitem__(out, forward(*[s[i] for i in ins]))
+
+
+def _forward_kernel_instruction(kernel, forward, ins, attrs, out):
+    """A forward step that writes into the array it made last time (see compile_kernels)."""
+    buffer = [None]
+
+    def run(s):
+        value = kernel(buffer[0], *[s[i] for i in ins], **attrs)
+        if value is None:
+            value = forward(*[s[i] for i in ins], **attrs)
+        else:
+            buffer[0] = value
+        s[out] = value
+
+    return run
 
 
 def _seed_instruction(root, gslot, seed):
@@ -399,6 +438,45 @@ def _vjp_instruction(vjp, g, out, ins, attrs, plans, needs):
     return run
 
 
+def _vjp_kernel_instruction(kernel, vjp, g, out, ins, attrs, plans, needs, owners):
+    """A VJP that writes each first gradient into the array it made last time (see compile_kernels)."""
+    kwargs = dict(attrs)
+    if needs is not None:
+        kwargs["needs"] = needs
+    buffers = [None] * len(ins)
+    scratch: list = [None]
+    firsts = {position for position, _, _, first in plans if first}
+
+    def run(s):
+        given = []
+        for position in range(len(ins)):
+            buffer = buffers[position] if position in firsts else None
+            owner = owners[position]
+            if buffer is not None and owner is not None:
+                if owner is False:
+                    buffer = None
+                else:
+                    grad = owner.grad
+                    if grad is not None and grad.data is buffer:
+                        buffer = None  # last step's .grad still holds it
+            given.append(buffer)
+        grads = kernel(given, s[g], s[out], *[s[i] for i in ins], scratch=scratch, **kwargs)
+        if grads is None:
+            grads = vjp(s[g], s[out], *[s[i] for i in ins], **kwargs)
+        else:
+            for position in firsts:
+                grad = grads[position]
+                if grad.__class__ is np.ndarray:
+                    buffers[position] = grad
+        for position, target, shape, first in plans:
+            grad = grads[position]
+            if grad.shape != shape:
+                grad = unbroadcast(grad, shape)
+            s[target] = grad if first else s[target] + grad
+
+    return run
+
+
 def _accumulate_instruction(t: Tensor, gslot: int):
     def run(s):
         t._accumulate(s[gslot])
@@ -421,13 +499,27 @@ def _kwargs_text(kwargs) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
 
 
+def _returned_slots(tracer: _Tracer, outputs):
+    if isinstance(outputs, Tensor):
+        slot = tracer.slot_of.get(id(outputs))
+        if slot is not None:
+            yield slot
+    elif isinstance(outputs, (tuple, list)):
+        for o in outputs:
+            yield from _returned_slots(tracer, o)
+    elif isinstance(outputs, dict):
+        for o in outputs.values():
+            yield from _returned_slots(tracer, o)
+
+
 def _output_template(tracer: _Tracer, outputs):
     """A function that rebuilds the step's return value from the slots, results detached."""
     if isinstance(outputs, Tensor):
         slot = tracer.slot_of.get(id(outputs))
         if slot is None:
             tracer.fail("it returns a tensor the step did not compute")
-        return lambda s: _new(s[slot])
+        # A copy when it is an array: a later replay may write into the array this one returned.
+        return lambda s: _new(np.array(s[slot]) if s[slot].__class__ is np.ndarray else s[slot])
     if isinstance(outputs, (tuple, list)):
         parts = [_output_template(tracer, o) for o in outputs]
         kind = type(outputs)
@@ -472,6 +564,9 @@ class CompiledStep:
         return tuple(parts)
 
     def __call__(self, *args, **kwargs):
+        # numpy arrays come in as tensors (without a copy), so that the tape can follow them.
+        args = tuple(_new(a) if a.__class__ is np.ndarray else a for a in args)
+        kwargs = {k: _new(v) if v.__class__ is np.ndarray else v for k, v in kwargs.items()}
         signature = self._signature(args, kwargs)
         if signature is None or signature in self.eager:
             return self.fn(*args, **kwargs)
