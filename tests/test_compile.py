@@ -259,3 +259,51 @@ def test_returned_values_are_not_overwritten_by_later_replays():
     step(cr.tensor(np.full((3, 2), 7.0)))
     for t, before in zip(first, kept):
         np.testing.assert_array_equal(t.data, before)
+
+
+@pytest.mark.parametrize("mode, batch_size, shuffle", [("batch", None, False), ("stochastic", None, True),
+                                                        ("minibatch", 7, True)])
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_fit_compiled_gives_the_eager_numbers(mode, batch_size, shuffle, task):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(30, 3))
+    if task == "regression":
+        y, sizes, loss_fn = X @ np.array([0.5, -1.0, 2.0]), [3, 5, 1], nn.MSELoss()
+    else:
+        y, sizes, loss_fn = rng.integers(0, 3, size=30), [3, 5, 3], nn.CrossEntropyLoss()
+
+    def train(compiled):
+        model = nn.MLP(sizes, activation="tanh", seed=2)
+        opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        history = cr.fit(model, loss_fn, opt, X, y, mode=mode, batch_size=batch_size, shuffle=shuffle, seed=1,
+                         epochs=2, progress=False, compile=compiled)
+        return history.step_loss, [np.array(p.data) for p in model.parameters()]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        losses, params = train(True)
+    eager_losses, eager_params = train(False)
+    assert losses == eager_losses
+    for a, b in zip(params, eager_params):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_compiled_still_stops_on_a_diverging_loss():
+    X = np.array([[1.0], [2.0]])
+    model = nn.MLP([1, 1], seed=0)
+    with pytest.raises(cr.TrainingDiverged, match="step"):
+        cr.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=1e200), X, np.array([1e200, -1e200]),
+               epochs=3, progress=False, compile=True)
+    assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
+
+
+def test_chainrule_train_compiles_by_default_and_gives_the_eager_numbers(capsys):
+    from chainrule.cli import main
+
+    outputs = []
+    for flag in ("--compile", "--no-compile"):
+        assert main(["train", "moons", "--epochs", "30", "--seed", "3", "--no-progress", flag]) == 0
+        # Everything but the line with the time it took: the losses and accuracies to every digit shown.
+        outputs.append([line for line in capsys.readouterr().out.splitlines() if not line.startswith("trained")])
+    assert outputs[0] == outputs[1]
+    assert any(line.startswith("train ") for line in outputs[0])

@@ -73,6 +73,7 @@ class _Tracer:
         self.slot_of: dict[int, int] = {}
         self.alive: list = []  # keeps every seen tensor alive, so that no id() is reused mid-recording
         self.slot_tensors: list[Tensor] = []
+        self.slot_by_data: dict[int, int] = {}  # id of a slot's array -> the slot
         self.slot_shapes: list[tuple] = []
         self.slot_requires_grad: list[bool] = []
         self.externals: list[tuple[int, Tensor, tuple, np.dtype]] = []  # (slot, tensor, shape, dtype)
@@ -95,6 +96,8 @@ class _Tracer:
         slot = len(self.slot_shapes)
         self.slot_of[id(t)] = slot
         self.slot_tensors.append(t)
+        if t.data.__class__ is np.ndarray:
+            self.slot_by_data.setdefault(id(t.data), slot)
         self.slot_shapes.append(np.shape(t.data))
         self.slot_requires_grad.append(bool(t.requires_grad))
         return slot
@@ -104,6 +107,10 @@ class _Tracer:
         (a parameter, a captured data set, a constant) and is read afresh at every replay."""
         slot = self.slot_of.get(id(t))
         if slot is None:
+            same = self.slot_by_data.get(id(t.data)) if t.data.__class__ is np.ndarray else None
+            if same is not None:  # a new Tensor around an array the tape follows already (_new(x.data))
+                self.slot_of[id(t)] = same
+                return same
             if id(t) in self.made and not isinstance(t.data, (int, float)):  # a Python number is a constant
                 self.fail("it makes a tensor inside the step from values the tape cannot follow "
                           "(pass host data in as an argument)")
