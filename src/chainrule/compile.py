@@ -39,6 +39,7 @@ import numpy as np
 
 from . import compile_kernels
 from .autograd import GradMode, unbroadcast
+from .compile_fusion import fuse
 from .tensor import Tensor, _new
 
 # Not `from . import tensor`: in the package namespace that name is the function chainrule.tensor.
@@ -250,6 +251,8 @@ class _Tape:
         self.instructions: list = []
         self.listing: list[str] = []
         returned = set(_returned_slots(tracer, outputs))  # never in a reused buffer: the caller keeps them
+        roots = {e[1] for e in tracer.events if e[0] == "backward"}
+        tracer.ops, tracer.events = fuse(tracer.ops, tracer.events, returned | roots)
         for event in tracer.events:
             kind = event[0]
             if kind == "forward":
@@ -278,7 +281,8 @@ class _Tape:
             self.instructions.append(_forward_instruction(rule.forward, ins, attrs, out))
         args = ", ".join(f"s{i}" for i in ins)
         extra = "".join(f", {k}={v!r}" for k, v in attrs.items())
-        self.listing.append(f"s{out} = {rule.name}({args}{extra})")
+        note = f"   # {rule.note}" if getattr(rule, "note", None) else ""
+        self.listing.append(f"s{out} = {rule.name}({args}{extra}){note}")
 
     # -- backward
     def _add_backward(self, tracer: _Tracer, root: int, seed) -> None:
