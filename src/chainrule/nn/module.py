@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
@@ -41,8 +42,8 @@ class IncompatibleKeys(NamedTuple):
 
 def default_float_dtype() -> np.dtype:
     """The dtype new layers create their weights in: the library's default floating dtype."""
-    from .. import tensor as tensor_module
-
+    # The module, not the ``chainrule.tensor`` function that the package exports under the same name.
+    tensor_module = importlib.import_module("..tensor", __package__)
     getter = getattr(tensor_module, "get_default_dtype", None)
     return np.dtype(getter() if getter is not None else tensor_module.DEFAULT_DTYPE)
 
