@@ -34,7 +34,7 @@ def test_batchnorm1d_trains_and_evaluates_as_torch(seed):
         ours.weight.numpy()[...] = rng.normal(size=features)
         ours.bias.numpy()[...] = rng.normal(size=features)
         _copy_state(ours, theirs)
-    for step in range(3):  # the running statistics follow PyTorch's over several batches
+    for _ in range(3):  # the running statistics follow PyTorch's over several batches
         x, tx = _both(rng.normal(2.0, 3.0, size=shape))
         out, reference = ours(x), theirs(tx)
         _close(out.numpy(), reference)
@@ -94,7 +94,7 @@ def test_layernorm_matches_torch(seed):
     out.backward(upstream)
     reference.backward(torch.tensor(upstream))
     _close(x.grad.numpy(), tx.grad)
-    for (name, mine), (_, other) in zip(ours.named_parameters(), theirs.named_parameters()):
+    for (_, mine), (_, other) in zip(ours.named_parameters(), theirs.named_parameters()):
         _close(mine.grad.numpy(), other.grad, rtol=1e-9)
 
 
