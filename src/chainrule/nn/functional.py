@@ -14,6 +14,7 @@ import numpy as np
 from ..functional import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from ..rules import RULES
 from ..tensor import Tensor, _apply, _new, as_tensor, where
+from ..tensor_ops import one_hot
 from ._activations import dropout, elu, embedding, gelu, silu
 from .conv import avg_pool2d, conv2d, max_pool2d
 from .norm import batch_norm, layer_norm
@@ -22,7 +23,7 @@ __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cross_entropy", "nll_loss", "smooth_l1_loss", "kl_div", "hinge_loss", "sigmoid", "tanh", "relu",
     "leaky_relu", "softmax", "log_softmax", "gelu", "silu", "elu", "dropout", "embedding", "linear", "conv2d",
-    "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "REDUCTIONS",
+    "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "one_hot", "REDUCTIONS",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")

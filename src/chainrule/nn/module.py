@@ -251,7 +251,7 @@ class Module:
         return [b for _, b in self.named_buffers(recurse=recurse)]
 
     def num_parameters(self) -> int:
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():

@@ -47,7 +47,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     axes = (0,) + tuple(range(2, x.ndim))
     shape = _channel_shape(x)
     if training:
-        count = x.size // x.shape[1]
+        count = x.numel() // x.shape[1]
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}")

@@ -82,15 +82,15 @@ def vector_to_parameters(vector, parameters) -> None:
     """Write a 1-D ``vector`` back into the parameters, in order (the inverse of ``parameters_to_vector``)."""
     values = np.ravel(np.asarray(vector.data if isinstance(vector, Tensor) else vector))
     parameters = list(parameters)
-    needed = sum(p.size for p in parameters)
+    needed = sum(p.numel() for p in parameters)
     if values.size != needed:
         raise ValueError(f"vector_to_parameters: the vector has {values.size} entries but the parameters "
                          f"need {needed}")
     start = 0
     for p in parameters:
-        chunk = values[start:start + p.size].reshape(p.shape)
+        chunk = values[start:start + p.numel()].reshape(p.shape)
         if isinstance(p.data, np.ndarray) and p.data.flags.writeable:
             p.data[...] = chunk
         else:
             p.data = np.asarray(chunk, dtype=p.dtype)[()]
-        start += p.size
+        start += p.numel()
