@@ -78,6 +78,7 @@ def test_a_wrong_conv_input_gradient_would_be_caught():
         object.__setattr__(rule, "vjp", original)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")  # torch's note on its own copy
 def test_padding_same_and_valid_and_unbatched_input():
     rng = np.random.default_rng(0)
     for kernel, dilation in (((3, 4), (1, 1)), ((2, 3), (2, 1))):

@@ -61,13 +61,13 @@ def test_batchnorm1d_trains_and_evaluates_as_torch(seed):
 
 
 def test_batchnorm1d_names_buffers_and_refuses_a_single_value_per_channel():
-    layer = nn.BatchNorm1d(3)
+    layer = nn.BatchNorm1d(3, dtype=np.float64)
     assert list(layer.state_dict()) == list(torch.nn.BatchNorm1d(3).state_dict())
     assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
     assert [name for name, _ in layer.named_buffers()] == ["running_mean", "running_var", "num_batches_tracked"]
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         layer(cr.tensor(np.ones((1, 3))))
-    untracked = nn.BatchNorm1d(3, track_running_stats=False).eval()
+    untracked = nn.BatchNorm1d(3, track_running_stats=False, dtype=np.float64).eval()
     x = np.random.default_rng(0).normal(size=(4, 3))
     _close(untracked(cr.tensor(x)).numpy(),
            torch.nn.BatchNorm1d(3, track_running_stats=False, dtype=torch.float64).eval()(torch.tensor(x)))

@@ -163,3 +163,17 @@ def test_loss_weights_are_buffers_as_in_torch():
         nn.CrossEntropyLoss()(cr.tensor(np.zeros((2, 2))), [0, 2])
     with pytest.raises(ValueError, match="batchmean"):
         nn.KLDivLoss(reduction="average")
+
+
+def test_float32_losses_stay_float32_with_float64_weights():
+    z = cr.tensor(np.zeros((2, 3), dtype=np.float32), requires_grad=True)
+    target = np.ones((2, 3), dtype=np.float32)
+    losses = [
+        nn.BCEWithLogitsLoss(weight=np.ones((2, 3)), pos_weight=np.array([1.0, 2.0, 3.0]))(z, target),
+        nn.CrossEntropyLoss(weight=np.array([1.0, 2.0, 3.0]), label_smoothing=0.1)(z, [0, 2]),
+        nn.NLLLoss(weight=np.array([1.0, 2.0, 3.0]), ignore_index=0)(z, [0, 2]),
+    ]
+    for loss in losses:
+        loss.backward()
+        assert loss.dtype == np.float32
+    assert z.grad.dtype == np.float32

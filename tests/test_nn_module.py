@@ -202,7 +202,7 @@ def test_clip_grad_value_matches_torch_and_a_model_can_be_clipped():
     torch.nn.utils.clip_grad_value_(theirs, 1.5)
     for o, t in zip(ours, theirs):
         np.testing.assert_array_equal(o.grad.numpy(), t.grad.numpy())
-    model = nn.Linear(3, 2, seed=0)
+    model = nn.Linear(3, 2, seed=0, dtype=np.float64)
     model(cr.tensor(np.ones((4, 3)) * 100)).sum().backward()
     nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     norm = math.sqrt(sum(float(np.sum(p.grad.numpy() ** 2)) for p in model.parameters()))

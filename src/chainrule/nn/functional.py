@@ -86,11 +86,19 @@ def _check_probability_targets(target: Tensor, name: str) -> None:
         raise ValueError(f"{name}: targets must lie in [0, 1]")
 
 
+def _constant_like(value, like: Tensor) -> Tensor:
+    """A weight in the dtype of the values it weighs (a list, array or a tensor without a gradient),
+    so a float64 weight does not turn a float32 loss into float64."""
+    if isinstance(value, Tensor) and value.requires_grad:
+        return value
+    return _new(np.asarray(value.data if isinstance(value, Tensor) else value, dtype=like.dtype))
+
+
 def _weighted(loss: Tensor, weight, name: str) -> Tensor:
     """``loss``·``weight`` where a weight is given (broadcast against the loss, as in PyTorch)."""
     if weight is None:
         return loss
-    weight = as_tensor(weight)
+    weight = _constant_like(weight, loss)
     try:
         np.broadcast_shapes(weight.shape, loss.shape)
     except ValueError:
@@ -125,7 +133,7 @@ def binary_cross_entropy_with_logits(logit, target, weight=None, reduction: str 
     if pos_weight is None:
         loss = _apply(RULES["bce_with_logits"], (logit, target))
     else:
-        pos_weight = as_tensor(pos_weight)
+        pos_weight = _constant_like(pos_weight, logit)
         try:
             np.broadcast_shapes(pos_weight.shape, logit.shape)
         except ValueError:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..tensor import Tensor, _new
 from . import functional as F
-from .module import Module
+from .module import Module, default_float_dtype
 
 __all__ = [
     "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
@@ -18,7 +18,9 @@ def _buffer(value):
     """A weight given as a list, array or tensor, kept as a (buffer) tensor, as PyTorch keeps it."""
     if value is None or isinstance(value, Tensor):
         return value
-    return _new(np.array(value, dtype=np.result_type(np.asarray(value).dtype, np.float32)))
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return _new(np.array(value))
+    return _new(np.array(value, dtype=default_float_dtype()))
 
 
 class _Loss(Module):
