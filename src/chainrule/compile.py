@@ -267,8 +267,9 @@ class _Tape:
                 owner, kwargs = event[1], event[2]
                 self.instructions.append(_bound_call(owner.step, kwargs))
                 self.listing.append(f"{type(owner).__name__}.step()   # reads lr and the other settings now")
-                # An update may rebind a parameter's data (a 0-d parameter always does): read them again.
-                self.instructions.append(self._load_externals)
+                # An update may rebind a parameter's data (a 0-d parameter always does): read the
+                # optimizer's parameters again (their shapes cannot change in a step).
+                self.instructions.append(self._reload_parameters(owner))
         self.outputs = _output_template(tracer, outputs)
 
     # -- forward
@@ -358,6 +359,16 @@ class _Tape:
         if slot in producer and not t._retain:
             return None
         return t
+
+    def _reload_parameters(self, optimizer):
+        ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        pairs = [(slot, t) for slot, t, _, _ in self.externals if id(t) in ids]
+
+        def run(s):
+            for slot, t in pairs:
+                s[slot] = t.data
+
+        return run
 
     def _load_externals(self, slots) -> bool:
         for slot, t, shape, _ in self.externals:

@@ -80,14 +80,24 @@ def _sum_vjp(buffers, g, out, x, axis=None, keepdims=False, scratch=None):
 
 
 def _mean_vjp(buffers, g, out, x, axis=None, keepdims=False, scratch=None):
-    if axis is not None or np.ndim(g) != 0:
+    if axis is not None or np.ndim(g) != 0 or not x.size:
         return None
-    return (_fill(buffers[0], x.shape, g / (x.size // max(np.size(out), 1))),)
+    return (_fill(buffers[0], x.shape, g / x.size),)  # the rule's g / count: a whole-array mean counts x.size
+
+
+def _mean(buffer, x, axis=None, keepdims=False):
+    # np.mean's own steps for a whole float array, without its Python wrapper: numpy's pairwise
+    # sum, then one division by the count in the array's dtype. Anything else: the rule's call.
+    if axis is not None or keepdims or x.__class__ is not np.ndarray or x.dtype.char not in "fd" or not x.size:
+        return None
+    total = np.add.reduce(x, axis=None)
+    return total.dtype.type(total / x.size)
 
 
 FORWARD = {
     "linear": _linear,
     "relu": _relu,
+    "mean": _mean,
     "add": _elementwise(np.add),
     "sub": _elementwise(np.subtract),
     "mul": _elementwise(np.multiply),
