@@ -2,6 +2,7 @@
 
 from . import data, nn, optim  # noqa: E402  (they build on the names above)
 from .autograd import enable_grad, is_grad_enabled, no_grad
+from .compile import compile  # noqa: A004  (chainrule.compile, as torch.compile and jax.jit)
 from .explain import Explanation, explain  # noqa: E402
 from .functional import (
     abs,
@@ -111,5 +112,5 @@ __all__ = [
     "return_types", "add", "div", "dot", "expm1", "flip", "log1p", "masked_fill", "mul", "mv", "neg", "outer",
     "reciprocal", "rsqrt", "square", "sub", "trace", "ceil", "floor", "round", "sign", "trunc",
     "data", "nn", "optim", "explain", "Explanation", "save", "load", "CheckpointError", "fit", "evaluate", "History",
-    "EarlyStopping", "TrainingDiverged",
+    "EarlyStopping", "TrainingDiverged", "compile",
 ]
