@@ -10,17 +10,16 @@ def max_difference(weights, others) -> float:
     return max(float(np.max(np.abs(a - b))) for pair, other in zip(weights, others) for a, b in zip(pair, other))
 
 
-def torch_mlp(sizes, initial):
+def torch_mlp(sizes, initial, dtype):
     """A PyTorch MLP (ReLU between layers, linear output) holding the given [(W, b), ...] weights.
 
-    Built the PyTorch way, without dtype arguments: the layers take torch's default dtype, and the
-    weights are converted to it. Returns the model and its Linear layers.
+    Returns the model and its Linear layers.
     """
     import torch
 
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(n_in, n_out))
+        layers.append(torch.nn.Linear(n_in, n_out, dtype=dtype))
         if i < len(sizes) - 2:
             layers.append(torch.nn.ReLU())
     model = torch.nn.Sequential(*layers)

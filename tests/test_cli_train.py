@@ -136,8 +136,8 @@ def test_compare_modes_start_from_the_same_weights(monkeypatch):
     initial = []
     original = train_cmd._train
 
-    def spy(settings, data, mode, initial_state=None, progress=True):
-        run = original(settings, data, mode, initial_state=initial_state, progress=progress)
+    def spy(settings, data, mode, initial_state=None, progress=True, compiled=True):
+        run = original(settings, data, mode, initial_state=initial_state, progress=progress, compiled=compiled)
         initial.append(initial_state)
         return run
 

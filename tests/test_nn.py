@@ -289,7 +289,7 @@ def test_state_dict_round_trip_copies_values():
     target.load_state_dict(state)
     for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
-    state["0.weight"][...] = 99.0  # a snapshot: changing it changes neither model
+    state["0.weight"].numpy()[...] = 99.0  # a snapshot: changing it changes neither model
     assert not np.any(source[0].weight.numpy() == 99.0) and not np.any(target[0].weight.numpy() == 99.0)
     x = cr.tensor(np.ones((3, 2), dtype=np.float32))
     np.testing.assert_array_equal(source(x).numpy(), target(x).numpy())

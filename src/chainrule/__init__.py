@@ -2,6 +2,7 @@
 
 from . import cuda, data, nn, optim, random  # noqa: E402  (they build on the names above)
 from .autograd import enable_grad, is_grad_enabled, no_grad
+from .compile import compile  # noqa: A004  (chainrule.compile, as torch.compile and jax.jit)
 from .devices import device
 from .dtypes import ALIASES as _ALIASES
 from .dtypes import (
@@ -147,7 +148,7 @@ __all__ = [
     "return_types", "add", "div", "dot", "expm1", "flip", "log1p", "masked_fill", "mul", "mv", "neg", "outer",
     "reciprocal", "rsqrt", "square", "sub", "trace", "ceil", "floor", "round", "sign", "trunc",
     "data", "nn", "optim", "explain", "Explanation", "save", "load", "CheckpointError", "fit", "evaluate", "History",
-    "EarlyStopping", "TrainingDiverged",
+    "EarlyStopping", "TrainingDiverged", "compile",
     # dtypes and devices; PyTorch's aliases (float, int, bool, long, …) are attributes only, so that
     # ``from chainrule import *`` does not hide the builtins.
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "half", "double", "short",

@@ -71,6 +71,27 @@ _object_new = object.__new__
 _ndarray = np.ndarray
 _FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
 
+#: Set by ``chainrule.compile`` while it records a step: called as ``hook(rule, inputs, attrs, out)``
+#: for every operation, whatever the grad mode. None otherwise (one global read per operation).
+_trace_hook = None
+
+
+class _HostOp:
+    """A non-differentiable step on raw arrays (a comparison, detach) as ``compile`` records it:
+    shaped like a rule, so a tape replays it, with no gradient."""
+
+    __slots__ = ("name", "forward")
+    vjp = None
+    selective = False
+    constant_inputs = frozenset()
+
+    def __init__(self, name, forward):
+        self.name, self.forward = name, forward
+
+
+def _trace_host(name, forward, inputs, out) -> None:
+    _trace_hook(_HostOp(name, forward), inputs, _EMPTY, out)
+
 
 def _new(data, ctx=None, requires_grad=False) -> Tensor:
     """Wrap an array without copying or validating it (the engine's fast path)."""
@@ -168,8 +189,14 @@ def _apply(rule, inputs: tuple, attrs: dict = _EMPTY) -> Tensor:
     if GradMode.enabled:
         for t in inputs:
             if t.requires_grad:
-                return _new(out, (rule, inputs, attrs, next_sequence()), True)
-    return _new(out)
+                result = _new(out, (rule, inputs, attrs, next_sequence()), True)
+                if _trace_hook is not None:
+                    _trace_hook(rule, inputs, attrs, result)
+                return result
+    result = _new(out)
+    if _trace_hook is not None:
+        _trace_hook(rule, inputs, attrs, result)
+    return result
 
 
 def _binary(rule, a: Tensor, b) -> Tensor:
@@ -200,6 +227,8 @@ def _binary(rule, a: Tensor, b) -> Tensor:
         t.requires_grad, t._ctx = True, (rule, (a, b), _EMPTY, next_sequence())
     else:
         t.requires_grad, t._ctx = False, None
+    if _trace_hook is not None:
+        _trace_hook(rule, (a, b), _EMPTY, t)
     return t
 
 
@@ -340,7 +369,10 @@ class Tensor(TensorOps):
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph."""
-        return _new(self.data)
+        out = _new(self.data)
+        if _trace_hook is not None:
+            _trace_host("detach", lambda a: a, (self,), out)
+        return out
 
     def astype(self, dtype) -> Tensor:
         """The values in ``dtype`` (``self`` when it already has it). A cast to a floating dtype passes
@@ -534,6 +566,10 @@ class Tensor(TensorOps):
         return matmul(_new(np.asarray(other)), self)
 
     def _in_place(self, op, other, symbol):
+        if _trace_hook is not None:
+            from .compile import note_untraceable
+
+            note_untraceable(f"it changes a tensor in place ({symbol})")
         if GradMode.enabled and self.requires_grad:
             raise RuntimeError(
                 f"{symbol}: in-place update of a tensor that requires grad would corrupt its graph; "
@@ -562,7 +598,11 @@ class Tensor(TensorOps):
     # Comparisons give boolean tensors (no gradient), as in PyTorch.
     def _compare(self, other, op):
         value = other.data if isinstance(other, Tensor) else other
-        return _new(np.asarray(op(self.data, value)))
+        out = _new(np.asarray(op(self.data, value)))
+        if _trace_hook is not None:
+            operand = _constant(other, self, op.__name__)
+            _trace_host(op.__name__, lambda a, b: np.asarray(op(a, b)), (self, operand), out)
+        return out
 
     def __lt__(self, other):
         return self._compare(other, np.less)
@@ -802,6 +842,8 @@ def stack(tensors: Sequence, axis: int = 0, *, dim: int | None = None) -> Tensor
 
 def where(condition, a, b) -> Tensor:
     """Elements of ``a`` where ``condition`` holds, else of ``b``; the condition gets no gradient."""
+    # A boolean tensor goes in as it is, so that chainrule.compile can follow it to where it came from.
+    mask = condition if isinstance(condition, Tensor) and np.asarray(condition.data).dtype == bool else None
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else tensor(a)
     a = a if isinstance(a, Tensor) else _constant(a, like, "where")
@@ -814,4 +856,4 @@ def where(condition, a, b) -> Tensor:
         raise ValueError(
             f"where: shapes {condition.shape}, {np.shape(a.data)} and {np.shape(b.data)} do not broadcast"
         ) from None
-    return _apply(RULES["where"], (_new(condition), a, b))
+    return _apply(RULES["where"], (mask if mask is not None else _new(condition), a, b))

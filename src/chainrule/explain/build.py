@@ -8,9 +8,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import functional as F
-from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Var, fold, parse
+from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Program, Var, fold, parse_program
 from ..rules import RULES
 from ..tensor import Tensor, _apply, tensor
+from .classification import softmax_loss
 from .problems import EXPRESSION_FUNCTIONS, Problem, ProblemError
 
 __all__ = ["initial_parameters", "build_loss", "parameter_names"]
@@ -136,11 +137,21 @@ def _as_tensor(value) -> Tensor:
     return value if isinstance(value, Tensor) else tensor(float(value), dtype=np.float64)
 
 
-def parse_expression(source: str) -> Expr:
+def parse_expression(source: str) -> Program:
     try:
-        return parse(source, EXPRESSION_FUNCTIONS)
+        return parse_program(source, EXPRESSION_FUNCTIONS)
     except FormulaSyntaxError as error:
         raise ProblemError(f"expression: {error}") from None
+
+
+def _evaluate_program(program: Program, tensors: dict[str, Tensor]):
+    """Each binding computed once and named (so the derivation shows it as a node of its own), then the output."""
+    for name, expr in program.bindings:
+        value = _evaluate_expression(expr, tensors)
+        if isinstance(value, Tensor) and value._ctx is not None and value.name is None:
+            value.name = name
+        tensors[name] = value  # a plain number, or an alias of a leaf, is used as it is
+    return _evaluate_expression(program.output, tensors)
 
 
 def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) -> tuple[Tensor, dict[str, Tensor]]:
@@ -150,8 +161,9 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
     the seed's names (w, x, z, ŷ, y, L); several samples or an MLP give a
     layer-level graph. Returns the loss and the parameter tensors by name.
     """
-    # Float64 throughout, whatever the default dtype: explanations are exact.
-    leaves = {name: tensor(np.asarray(value, dtype=np.float64), requires_grad=True, name=name)
+    # Float64 throughout, whatever the default dtype: explanations are exact. A frozen parameter is given,
+    # not learned (requires_grad=False): the derivation shows it as an input.
+    leaves = {name: tensor(np.asarray(value, dtype=np.float64), requires_grad=name not in problem.frozen, name=name)
               for name, value in parameters.items()}
     samples = list(samples)
     if problem.kind == "neuron":
@@ -185,7 +197,7 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
         values = problem.inputs[samples[0]]
         tensors = dict(leaves)
         tensors.update({name: tensor(value, dtype=np.float64, name=name) for name, value in values.items()})
-        prediction = _as_tensor(_evaluate_expression(parse_expression(problem.expression), tensors))
+        prediction = _as_tensor(_evaluate_program(parse_expression(problem.expression), tensors))
         if not prediction.requires_grad:
             raise ProblemError("expression: the result does not depend on any parameter")
         has_loss = problem.y is not None and problem.loss != "none"
@@ -202,6 +214,8 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
     layers = len(problem.sizes) - 1
     for layer in range(1, layers + 1):
         h = F.linear(h, leaves[f"W{layer}"], leaves[f"b{layer}"])
+        if layer == layers and problem.output == "softmax":  # a classifier: logits z, p = softmax(z), −ln p[y]
+            return softmax_loss(h, None if problem.y is None else problem.y[samples]), leaves
         activation = problem.activation if layer < layers else problem.output
         h = _ACTIVATIONS[activation](h)
         if layer < layers:
