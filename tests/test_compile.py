@@ -86,7 +86,7 @@ def _training(seed=0, compiled=True, lr_schedule=None, steps=12):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(32, 3))
     y = (X @ np.array([1.0, -2.0, 0.5]) > 0).astype(np.float64).reshape(-1, 1)
-    model = nn.MLP([3, 8, 1], activation="tanh", seed=seed)
+    model = nn.MLP([3, 8, 1], activation="tanh", seed=seed, dtype=np.float64)
     params = model.parameters()
     opt = optim.Adam(params, lr=0.05)
     loss_fn = nn.BCEWithLogitsLoss()
@@ -231,7 +231,7 @@ def test_gradients_that_are_not_zeroed_add_up_as_in_eager():
     # The replay keeps the arrays its kernels made and writes into them the next time, except
     # while a parameter's .grad still holds one: without zero_grad, gradients must add up.
     def train(compiled):
-        model = nn.MLP([4, 6, 3], activation="relu", seed=3)
+        model = nn.MLP([4, 6, 3], activation="relu", seed=3, dtype=np.float64)
         data = np.random.default_rng(1).normal(size=(5, 4))
 
         def step(x):
@@ -277,7 +277,7 @@ def test_fit_compiled_gives_the_eager_numbers(mode, batch_size, shuffle, task):
         y, sizes, loss_fn = rng.integers(0, 3, size=30), [3, 5, 3], nn.CrossEntropyLoss()
 
     def train(compiled):
-        model = nn.MLP(sizes, activation="tanh", seed=2)
+        model = nn.MLP(sizes, activation="tanh", seed=2, dtype=np.float64)
         opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         history = cr.fit(model, loss_fn, opt, X, y, mode=mode, batch_size=batch_size, shuffle=shuffle, seed=1,
                          epochs=2, progress=False, compile=compiled)
@@ -294,7 +294,7 @@ def test_fit_compiled_gives_the_eager_numbers(mode, batch_size, shuffle, task):
 
 def test_fit_compiled_still_stops_on_a_diverging_loss():
     X = np.array([[1.0], [2.0]])
-    model = nn.MLP([1, 1], seed=0)
+    model = nn.MLP([1, 1], seed=0, dtype=np.float64)
     with pytest.raises(cr.TrainingDiverged, match="step"):
         cr.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=1e200), X, np.array([1e200, -1e200]),
                epochs=3, progress=False, compile=True)
