@@ -228,6 +228,7 @@ FUNCTIONS: dict[str, Function] = {
         Function("permute", 1, None, "permute⁻¹({0})", r"\operatorname{{permute}}^{{-1}}\left({0}\right)",
                  collapse=False),
         Function("scatter", 1, None, "scatter({0})", r"\operatorname{{scatter}}\left({0}\right)", collapse=False),
+        Function("select", 1, None, "select({0})", r"\operatorname{{select}}\left({0}\right)", collapse=False),
         Function("split", 1, None, "split({0})", r"\operatorname{{split}}\left({0}\right)", collapse=False),
         Function("argmask", 1, None, "𝟙[{0} is the extreme]", r"\mathbb{{1}}\left[{0} = \text{{extreme}}\right]",
                  collapse=False),
