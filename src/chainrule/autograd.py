@@ -162,11 +162,11 @@ RETAIN, FREED = 1, 2
 _last_in_place = [-1]
 
 
-def mark_in_place(tensor, op: str, rebased: bool) -> None:
-    """Note that ``op`` changed ``tensor`` in place (``rebased``: it now has a new history)."""
-    count = tensor._version + 1
+def mark_in_place(tensor, op: str, previous=None) -> None:
+    """Note that ``op`` changed ``tensor`` in place; ``previous`` holds its old state when the change
+    was recorded (the tensor then has a new history)."""
     stamp = next_sequence()
-    tensor._in_place = (count, stamp, op, rebased)
+    tensor._in_place = (tensor._version + 1, stamp, op, previous)
     _last_in_place[0] = stamp
 
 
@@ -227,7 +227,7 @@ def _run(roots, gradients, keep, capture, retain_graph, create_graph) -> None:
                     _check_not_freed(node, ctx[0])
             rule, inputs, attrs, sequence = ctx
             if sequence < checked_before:
-                _check_versions(node, rule, inputs, sequence)
+                inputs = _checked_inputs(node, rule, inputs, sequence)
             if not retain_graph:
                 node._flags = flags | FREED
             if create_graph:
@@ -328,25 +328,35 @@ def _describe(tensor) -> str:
     return f"a tensor of shape {tensor.shape} and dtype {tensor.dtype}"
 
 
-def _check_versions(node, rule, inputs, sequence) -> None:
-    """Raise if a value this node's VJP reads was changed in place after the node was recorded, or if
-    an input was given a new history in place (its gradient would reach the wrong node)."""
+def _checked_inputs(node, rule, inputs, sequence) -> tuple:
+    """The inputs as they were when this node was recorded, or a RuntimeError if its VJP reads a value
+    that was changed in place since (PyTorch's check, as PyTorch words it).
+
+    A recorded in-place change gives the tensor a new history and keeps the old state in a tensor of
+    its own (``chainrule.inplace``): a node that only routes its gradient (``add``) sends it to that
+    old state, which is where it belongs."""
     reads_out, positions = saved_values(rule)
-    suspects = [(node, reads_out)] + [
-        (t, positions is None or i in positions) for i, t in enumerate(inputs)
-    ]
-    for tensor, read in suspects:
-        change = getattr(tensor, "_in_place", None)
-        if change is None or change[1] < sequence:
-            continue
-        count, _, op, rebased = change
-        if read or (rebased and tensor is not node):
+    _unchanged_since(node, sequence, reads_out, rule)
+    return tuple(
+        _unchanged_since(t, sequence, positions is None or i in positions, rule) for i, t in enumerate(inputs)
+    )
+
+
+def _unchanged_since(tensor, sequence, read: bool, rule):
+    change = getattr(tensor, "_in_place", None)
+    while change is not None and change[1] > sequence:
+        count, _, op, previous = change
+        if read:
             raise RuntimeError(
                 "backward: one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: {_describe(tensor)}, which {rule.name} needs, was changed by {op} after "
                 f"{rule.name} recorded it (it is now at version {count}). Compute the new value out of place "
                 "(y = x * 2 rather than x.mul_(2)), or change a .clone()."
             )
+        if previous is None:  # changed where it lies, but this node does not read it
+            break
+        tensor, change = previous, getattr(previous, "_in_place", None)
+    return tensor
 
 
 def _check_not_freed(node, rule) -> None:

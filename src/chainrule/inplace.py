@@ -10,8 +10,8 @@ Two cases, as in PyTorch:
   result's value and history. Its identity stays; its old value lives on in the graph, untouched.
 
 Either way the change is counted (``t._version``). A graph node recorded before the change that reads
-the changed values, or that would send its gradient to a tensor that has a new history since, makes
-``backward`` raise instead of giving a silently wrong gradient (``autograd._check_versions``).
+the changed values makes ``backward`` raise instead of giving a silently wrong gradient; one that only
+passes its gradient on sends it to the old state (``autograd._checked_inputs``).
 Changing a leaf that requires grad while recording raises at once, as PyTorch does: the change could
 not be differentiated.
 """
@@ -53,7 +53,7 @@ def update(tensor: Tensor, op: str, operand, recorded, raw) -> Tensor:
     result_dtype = np.result_type(values)
     if not np.can_cast(result_dtype, tensor.dtype, "same_kind"):
         raise TypeError(f"{op}: the result's dtype {result_dtype} cannot be stored in a tensor of dtype {tensor.dtype}")
-    mark_in_place(tensor, op, rebased=False)
+    mark_in_place(tensor, op)
     data = tensor.data
     if isinstance(data, np.ndarray) and data.flags.writeable:
         np.copyto(data, values, casting="same_kind")
@@ -64,10 +64,13 @@ def update(tensor: Tensor, op: str, operand, recorded, raw) -> Tensor:
 
 
 def _rebase(tensor: Tensor, op: str, recorded) -> Tensor:
-    # Counted first, so that the new history's node comes after the change and is not suspected.
-    mark_in_place(tensor, op, rebased=True)
     old = _new(tensor.data, tensor._ctx, tensor.requires_grad)
     old.name = tensor.name
+    earlier = getattr(tensor, "_in_place", None)
+    if earlier is not None:  # the old state remembers its own older states, for nodes older still
+        old._in_place = earlier
+    # Counted before the new value is computed, so that its node comes after the change.
+    mark_in_place(tensor, op, previous=old)
     result = recorded(old)
     if result.shape != tensor.shape:
         raise ValueError(f"{op}: the result has shape {result.shape}, the tensor changed has shape {tensor.shape}")
