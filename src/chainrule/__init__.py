@@ -1,7 +1,12 @@
 """chainrule: backpropagation and gradient descent you can see, number by number."""
 
-from . import data, nn, optim  # noqa: E402  (they build on the names above)
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from . import (  # noqa: E402  (they build on the names above)
+    autograd,  # noqa: F401  (cr.autograd.grad, as torch.autograd.grad)
+    data,
+    nn,
+    optim,
+)
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .explain import Explanation, explain  # noqa: E402
 from .functional import (
     abs,
@@ -43,7 +48,8 @@ from .train import EarlyStopping, History, TrainingDiverged, evaluate, fit  # no
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "as_tensor", "from_numpy", "DEFAULT_DTYPE", "no_grad", "enable_grad",
+    "Tensor", "tensor", "as_tensor", "from_numpy", "DEFAULT_DTYPE", "no_grad", "enable_grad", "inference_mode",
+    "set_grad_enabled", "autograd",
     "is_grad_enabled", "gradcheck", "GradcheckError", "RULES",
     "abs", "broadcast_to", "clamp", "clip", "concatenate", "exp", "leaky_relu", "linear", "log",
     "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum", "permute", "pow", "relu",

@@ -20,6 +20,7 @@ import math
 import numbers
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from .autograd import GradMode
 from .rules import RULES
@@ -172,8 +173,12 @@ def _swapaxes(a, axis1, axis2):
 
 def _moveaxis(a, source, destination):
     a = as_tensor(a)
-    order = np.moveaxis(np.arange(a.ndim), source, destination)
-    return a.permute(tuple(int(i) for i in order))
+    source = normalize_axis_tuple(source, a.ndim, "source")
+    destination = normalize_axis_tuple(destination, a.ndim, "destination")
+    order = [axis for axis in range(a.ndim) if axis not in source]
+    for to, axis in sorted(zip(destination, source)):
+        order.insert(to, axis)
+    return a.permute(tuple(order))
 
 
 def _expand_dims(a, axis):

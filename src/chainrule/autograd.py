@@ -299,11 +299,11 @@ def saved_values(rule) -> tuple[bool, frozenset[int] | None]:
     """
     known = _READS.get(rule)
     if known is None:
-        known = _READS[rule] = _read_parameters(rule.vjp)
+        known = _READS[rule] = _read_parameters(rule.vjp, len(rule.inputs))
     return known
 
 
-def _read_parameters(vjp) -> tuple[bool, frozenset[int] | None]:
+def _read_parameters(vjp, n_inputs: int) -> tuple[bool, frozenset[int] | None]:
     code = getattr(vjp, "__code__", None)
     if code is None:
         return True, None
@@ -316,9 +316,9 @@ def _read_parameters(vjp) -> tuple[bool, frozenset[int] | None]:
             metadata = following is not None and following.opname == "LOAD_ATTR" and following.argval in _METADATA
             if not metadata:
                 read.update(here.argval if isinstance(here.argval, tuple) else (here.argval,))
-    if variadic and code.co_varnames[code.co_argcount] in read:
+    if variadic and code.co_varnames[code.co_argcount + code.co_kwonlyargcount] in read:
         return "out" in read or names[1] in read, None
-    positions = frozenset(i - 2 for i, name in enumerate(names[2:], start=2) if name in read)
+    positions = frozenset(i for i, name in enumerate(names[2 : 2 + n_inputs]) if name in read)
     return len(names) > 1 and names[1] in read, positions
 
 
