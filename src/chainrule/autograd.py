@@ -194,15 +194,19 @@ def backward(root, gradient, keep: dict | None = None, *, retain_graph: bool = F
 def _run(roots, gradients, keep, capture, retain_graph, create_graph) -> None:
     """The backward pass from several roots at once; ``capture`` (a dict keyed by ``id``) takes the
     gradients of the tensors in it instead of writing any ``.grad`` (``autograd.grad``)."""
-    grads, heap = {}, []
-    for root, gradient in zip(roots, gradients):
-        key = id(root)
-        if key in grads:
-            grads[key] = grads[key] + gradient
-        else:
-            grads[key] = gradient
-            heap.append((-_sequence(root), key, root))
-    heapq.heapify(heap)
+    if len(roots) == 1:  # backward() of a loss: the common case, kept short
+        root = roots[0]
+        grads, heap = {id(root): gradients[0]}, [(-_sequence(root), id(root), root)]
+    else:
+        grads, heap = {}, []
+        for root, gradient in zip(roots, gradients):
+            key = id(root)
+            if key in grads:
+                grads[key] = grads[key] + gradient
+            else:
+                grads[key] = gradient
+                heap.append((-_sequence(root), key, root))
+        heapq.heapify(heap)
     get = grads.get
     push, pop = heapq.heappush, heapq.heappop
     checked_before = _last_in_place[0]  # nodes recorded before the latest in-place change get checked
@@ -220,7 +224,16 @@ def _run(roots, gradients, keep, capture, retain_graph, create_graph) -> None:
                     if key in capture:
                         capture[key] = g
                 elif ctx is None or flags & RETAIN:
-                    _deliver(node, g, create_graph, handed)
+                    if create_graph:
+                        _deliver_graph(node, g)
+                    else:
+                        if g.__class__ is np.ndarray and node.grad is None:
+                            # add's VJP hands one array to both inputs: two .grad must never share
+                            # one (x.grad.zero_() would clear both).
+                            if id(g) in handed:
+                                g = g.copy()
+                            handed.add(id(g))
+                        node._accumulate(g)
                 if ctx is None:
                     continue
                 if flags & FREED:
@@ -268,19 +281,12 @@ def _tensor_vjp(node, g, rule, inputs, attrs):
     return rule.vjp(g, node, *inputs, **attrs)
 
 
-def _deliver(tensor, g, create_graph: bool, handed: set[int]) -> None:
-    if create_graph:  # .grad keeps its graph, as in PyTorch
-        g = g if hasattr(g, "_ctx") else tensor._wrap(g)
-        if g.dtype != tensor.dtype:
-            g = g.astype(tensor.dtype)
-        tensor.grad = g if tensor.grad is None else tensor.grad + g
-        return
-    if isinstance(g, np.ndarray) and tensor.grad is None:
-        # add's VJP hands one array to both inputs: two .grad must not share it (x.grad.zero_()).
-        if id(g) in handed:
-            g = g.copy()
-        handed.add(id(g))
-    tensor._accumulate(g)
+def _deliver_graph(tensor, g) -> None:
+    """Add ``g`` to ``tensor.grad`` under create_graph: the sum keeps its graph, as in PyTorch."""
+    g = g if hasattr(g, "_ctx") else tensor._wrap(g)
+    if g.dtype != tensor.dtype:
+        g = g.astype(tensor.dtype)
+    tensor.grad = g if tensor.grad is None else tensor.grad + g
 
 
 # -- what a VJP reads ---------------------------------------------------------------------------

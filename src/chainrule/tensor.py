@@ -331,21 +331,25 @@ class Tensor:
                 "backward: this tensor does not require grad; create the parameters with requires_grad=True "
                 "(and compute it outside no_grad())"
             )
-        seed = self._seed(gradient, "backward", keep_graph=create_graph)
-        retain = create_graph if retain_graph is None else retain_graph
-        _autograd.backward(self, seed, keep, retain_graph=retain, create_graph=create_graph)
+        data = self.data
+        if gradient is None and data.ndim == 0:  # a scalar loss: ∂L/∂L = 1, the cheap path
+            seed = data.dtype.type(1)
+        else:
+            seed = self._seed(gradient, "backward", keep_graph=create_graph)
+        retain = create_graph or keep is not None if retain_graph is None else retain_graph
+        _autograd._run((self,), (seed,), keep, None, retain, create_graph)
 
     def _seed(self, gradient, op: str, keep_graph: bool = False):
         """∂L/∂self to start a backward pass from: 1 for a one-element tensor, else ``gradient``."""
         if gradient is None:
-            data = self.data
-            if np.size(data) != 1:
+            data = self.data  # an ndarray or a numpy scalar: both have .size and .ndim, cheaper than np.size
+            if data.size != 1:
                 raise RuntimeError(
                     f"{op}: the output has shape {self.shape}, so its gradient is ambiguous; "
                     "reduce it to a scalar first (e.g. .sum()) or pass gradient= with that shape"
                 )
             # ∂L/∂L = 1, in L's own dtype (a numpy scalar for a 0-d loss: the cheap path).
-            return data.dtype.type(1) if np.ndim(data) == 0 else np.ones_like(data)
+            return data.dtype.type(1) if data.ndim == 0 else np.ones_like(data)
         if keep_graph and isinstance(gradient, Tensor):
             seed = gradient if gradient.dtype == self.dtype else gradient.astype(self.dtype)
         else:
