@@ -91,3 +91,10 @@ def test_torch_tensor_copies_and_reads_read_only_views():
     np.testing.assert_array_equal(t.numpy(), [1.0, 2.0])
     view = cr.tensor(np.array([1.0, 2.0])).broadcast_to(2, 2)  # a read-only numpy view
     np.testing.assert_array_equal(torch.tensor(view).numpy(), np.ones((2, 1)) * [1.0, 2.0])
+
+
+def test_an_array_updated_with_a_tensor_stays_an_array():
+    array = np.zeros(3)
+    array += cr.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    assert type(array) is np.ndarray
+    np.testing.assert_array_equal(array, [1.0, 2.0, 3.0])

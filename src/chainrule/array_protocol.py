@@ -135,10 +135,11 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         handler = _UFUNCS.get(name)
         if handler is not None:
             return handler(*inputs)
+    if "out" in kwargs:  # ``array += t``: numpy writes into its own array, which no graph can record
+        if any(isinstance(o, Tensor) for o in kwargs["out"]):
+            raise TypeError(f"numpy.{name}: out= cannot be a Tensor; use the tensor's in-place methods")
+        return getattr(ufunc, method)(*_raw(inputs), **kwargs)
     if name in _CONSTANT_UFUNCS or not _needs_grad(inputs):
-        if "out" in kwargs:
-            if any(isinstance(o, Tensor) for o in kwargs["out"]):
-                raise TypeError(f"numpy.{name}: out= cannot be a Tensor; use the tensor's in-place methods")
         return _wrap(getattr(ufunc, method)(*_raw(inputs), **kwargs))
     raise _unsupported(name if method == "__call__" else f"{name}.{method}")
 
