@@ -26,9 +26,12 @@ def _setup(name, seed, shape):
 
 
 def _first_gradient(rule, arrays, attrs, wanted, weight, create_graph):
-    """∇ of L = Σ w·rule(inputs) with respect to the wanted inputs, and those input tensors."""
+    """∇ of L = Σ (w·out + out²/10), out = rule(inputs), with respect to the wanted inputs, and those
+    input tensors. The square makes the rule's upstream gradient depend on the inputs too, so that its
+    VJP runs on a g that requires grad."""
     tensors = tuple(_new(a, None, i in wanted) if i in wanted else _new(a) for i, a in enumerate(arrays))
-    loss = (_apply(rule, tensors, attrs) * weight).sum()
+    out = _apply(rule, tensors, attrs)
+    loss = (out * weight + out * out * 0.1).sum()
     grads = grad(loss, [tensors[i] for i in wanted], create_graph=create_graph, allow_unused=True)
     return tensors, grads
 

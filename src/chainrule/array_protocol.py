@@ -24,7 +24,19 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from .autograd import GradMode
 from .rules import RULES
-from .tensor import Tensor, _apply, _binary, _constant, _new, as_tensor, concatenate, matmul, stack, where
+from .tensor import (
+    Tensor,
+    _apply,
+    _binary,
+    _constant,
+    _new,
+    _normalize_axis,
+    as_tensor,
+    concatenate,
+    matmul,
+    stack,
+    where,
+)
 
 __all__ = ["array_ufunc", "array_function"]
 
@@ -128,6 +140,19 @@ def _unsupported(name: str):
     )
 
 
+#: ufuncs named otherwise than their rule.
+_RULE_NAMES = {"rint": "round"}
+
+
+def _by_rule(name, inputs):
+    """The rule of the table that has the ufunc's name (``np.sin`` → ``sin``), or None."""
+    rule = RULES.get(_RULE_NAMES.get(name, name))
+    if rule is None or rule.variadic or len(rule.inputs) != len(inputs):
+        return None
+    like = next(v for v in inputs if isinstance(v, Tensor))
+    return _apply(rule, tuple(_lift(v, like) for v in inputs))
+
+
 def array_ufunc(ufunc, method, inputs, kwargs):
     """``Tensor.__array_ufunc__``: see the module's docstring."""
     name = ufunc.__name__
@@ -135,6 +160,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         handler = _UFUNCS.get(name)
         if handler is not None:
             return handler(*inputs)
+        result = _by_rule(name, inputs)
+        if result is not None:
+            return result
     if "out" in kwargs:  # ``array += t``: numpy writes into its own array, which no graph can record
         if any(isinstance(o, Tensor) for o in kwargs["out"]):
             raise TypeError(f"numpy.{name}: out= cannot be a Tensor; use the tensor's in-place methods")
@@ -232,6 +260,53 @@ def _like(factory):
     return make
 
 
+def _einsum(subscripts, *operands, **extra):
+    if extra or not isinstance(subscripts, str) or "->" not in subscripts:
+        return NotImplemented
+    like = next(v for v in operands if isinstance(v, Tensor))
+    return _apply(RULES["einsum"], tuple(_lift(v, like) for v in operands), {"subscripts": subscripts})
+
+
+def _cumsum(a, axis=None, **extra):
+    if extra:
+        return NotImplemented
+    a = as_tensor(a)
+    if axis is None:
+        a, axis = a.reshape(-1), 0
+    return _apply(RULES["cumsum"], (a,), {"axis": _normalize_axis(axis, a.ndim, "cumsum")})
+
+
+def _prod(a, axis=None, keepdims=False, **extra):
+    if extra:
+        return NotImplemented
+    a = as_tensor(a)
+    return _apply(RULES["prod"], (a,), {"axis": _normalize_axis(axis, a.ndim, "prod"), "keepdims": bool(keepdims)})
+
+
+def _cumprod(a, axis=None, **extra):
+    """Running products on Tensors (a VJP's, under create_graph): element i of the result is the
+    product of a row where the elements after i are replaced by 1, so it is a ``prod`` rule and can be
+    differentiated again. It costs n² per group, which only gradients of gradients pay."""
+    if extra:
+        return NotImplemented
+    a = as_tensor(a)
+    if axis is None:
+        a, axis = a.reshape(-1), 0
+    axis = _normalize_axis(axis, a.ndim, "cumprod")
+    moved = _moveaxis(a, axis, -1)
+    n = moved.shape[-1]
+    upto = np.arange(n)[None, :] <= np.arange(n)[:, None]  # row i keeps elements 0..i
+    rows = where(upto, moved.reshape(moved.shape[:-1] + (1, n)), 1.0)
+    return _moveaxis(_prod(rows, axis=-1), -1, axis)
+
+
+def _flip(m, axis=None):
+    m = as_tensor(m)
+    given = axis if isinstance(axis, (tuple, list)) else (axis,)
+    axes = range(m.ndim) if axis is None else [a % m.ndim for a in given]
+    return m[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(m.ndim))]
+
+
 def _size(a, axis=None):
     shape = np.shape(_raw(a))
     return math.prod(shape) if axis is None else shape[axis]
@@ -257,6 +332,11 @@ _FUNCTIONS = {
     np.concatenate: lambda arrays, axis=0: concatenate(list(arrays), axis=axis),
     np.stack: lambda arrays, axis=0: stack(list(arrays), axis=axis),
     np.dot: _dot,
+    np.einsum: _einsum,
+    np.cumsum: _cumsum,
+    np.prod: _prod,
+    np.cumprod: _cumprod,
+    np.flip: _flip,
     np.clip: _clip,
     np.zeros_like: _like(np.zeros_like),
     np.ones_like: _like(np.ones_like),

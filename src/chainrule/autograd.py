@@ -276,6 +276,8 @@ def _tensor_vjp(node, g, rule, inputs, attrs):
     """The rule's own VJP, called with Tensors: numpy hands every step of it to the Tensor, so the
     gradient comes with a graph of its own (``create_graph=True``)."""
     g = g if hasattr(g, "_ctx") else node._wrap(g)
+    if rule.constant_inputs:  # class labels, masks, indices: the VJP gets them as they are
+        inputs = tuple(t.data if i in rule.constant_inputs else t for i, t in enumerate(inputs))
     if rule.selective:
         return rule.vjp(g, node, *inputs, needs=tuple(t.requires_grad for t in inputs), **attrs)
     return rule.vjp(g, node, *inputs, **attrs)

@@ -1,8 +1,9 @@
-"""Writing by index: the scatter that undoes ``getitem`` and the item assignment ``x[index] = v``.
+"""Indexing primitives along one axis: ``gather`` picks values by index, ``scatter_add`` adds them in.
 
-``scatter`` is ``getitem``'s VJP made a rule of its own, so that gradients of gradients can pass
-back through it (its own VJP is ``getitem`` again). ``index_put`` is ``x[index] = v`` computed out of
-place: a copy of ``x`` with the indexed elements replaced by ``v``.
+Both follow PyTorch's rule for an ``index`` of the same rank as the input: along ``dim`` the position
+comes from ``index``; along every other axis it is the position in ``index`` itself, so ``index`` may be
+smaller than the input there. ``max(dim)``, ``sort`` and ``topk`` take their values with ``gather``, so
+their gradient goes to exactly the elements chosen (not shared between ties, as PyTorch does).
 """
 
 from __future__ import annotations
@@ -10,56 +11,64 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules import rule
+from ._calls import call
 from ._sampling import uniform
-from .shape import is_basic_index
 
 
-def _scatter(g, shape, index):
-    grad = np.zeros(shape, dtype=np.result_type(g))
-    if is_basic_index(index):
-        grad[index] = g
-    else:
-        # Integer arrays may pick one element twice; add.at accumulates both.
-        np.add.at(grad, index, g)
-    return grad[()] if grad.ndim == 0 else grad
+def index_mesh(index: np.ndarray, dim: int) -> tuple:
+    """The fancy index that reads ``x[..., index[i, j, …], …]`` at every position of ``index``."""
+    grids = list(np.ix_(*[np.arange(n) for n in index.shape]))
+    grids[dim] = index
+    return tuple(grids)
 
 
-def _index_put(x, v, index):
+def _gather(x, index, dim):
+    return x[index_mesh(index, dim)]
+
+
+def _gather_vjp(g, out, x, index, dim):
+    # One index may pick an element twice: the scatter rule adds both (and is a rule, so that a
+    # gradient of this gradient passes back through it too).
+    return call("scatter", g, shape=np.shape(x), index=index_mesh(index, dim)), None
+
+
+def _scatter_add(x, index, src, dim):
     out = np.array(x, copy=True)
-    out[index] = v
-    return out[()] if out.ndim == 0 else out
+    region = tuple(slice(0, n) for n in index.shape)
+    np.add.at(out, index_mesh(index, dim), src[region])
+    return out
 
 
-def _index_put_vjp(g, out, x, v, index):
-    kept = np.ones(x.shape, dtype=bool)  # allocated here, so written here
-    kept[index] = False
-    return np.where(kept, g, 0), g[index]
+def _scatter_add_vjp(g, out, x, index, src, dim):
+    # src contributes only where index reaches; the rest of src gets zeros (padding, not writes).
+    picked = g[index_mesh(index, dim)]
+    region = tuple(slice(0, n) for n in index.shape)
+    return g, None, call("scatter", picked, shape=np.shape(src), index=region)
 
 
-def _sample_index(rng, shape):
+def _sample_index(rng, shape, reach):
+    """An index of the same rank as ``shape``, at most as large, with values below ``reach[dim]``."""
+    dim = int(rng.integers(0, len(shape)))
+    index_shape = [int(rng.integers(1, n + 1)) for n in shape]
+    index_shape[dim] = int(rng.integers(1, 5))
+    return rng.integers(0, reach[dim], size=index_shape), dim
+
+
+def _sample_gather(rng, shape):
     shape = tuple(shape) or (3,)
-    if rng.random() < 0.5:
-        return slice(None, None, 2)
-    return (Ellipsis, int(rng.integers(0, shape[-1])))
+    index, dim = _sample_index(rng, shape, shape)
+    return [uniform(rng, shape), index], {"dim": dim}
 
 
-def _sample_scatter(rng, shape):
+def _sample_scatter_add(rng, shape):
     shape = tuple(shape) or (3,)
-    index = _sample_index(rng, shape) if rng.random() < 0.6 else rng.integers(0, shape[0], size=4)
-    return [uniform(rng, np.empty(shape)[index].shape)], {"shape": shape, "index": index}
+    index, dim = _sample_index(rng, shape, shape)
+    src_shape = tuple(n + int(rng.integers(0, 2)) for n in index.shape)
+    return [uniform(rng, shape), index, uniform(rng, src_shape)], {"dim": dim}
 
 
-def _sample_index_put(rng, shape):
-    shape = tuple(shape) or (3,)
-    index = _sample_index(rng, shape)
-    target = np.empty(shape)[index].shape
-    value_shape = target[1:] if target and rng.random() < 0.3 else target  # v broadcast over the selection
-    return [uniform(rng, shape), uniform(rng, value_shape)], {"index": index}
-
-
-rule("scatter", forward=_scatter, vjp=lambda g, out, x, shape, index: (g[index],), inputs=("x",),
-     formulas=("select(g)",), sample=_sample_scatter, notation="scatter(x)",
-     doc="x written at index into zeros of the given shape, repeated indices adding (getitem's VJP)")
-rule("index_put", forward=_index_put, vjp=_index_put_vjp, inputs=("x", "v"),
-     formulas=("where(kept, g, 0)", "select(g)"), sample=_sample_index_put,
-     doc="x with x[index] replaced by v, out of place (item assignment x[index] = v)")
+rule("gather", forward=_gather, vjp=_gather_vjp, inputs=("x", "index"), formulas=("scatter(g)", None),
+     sample=_sample_gather, doc="values of x picked along dim by index")
+rule("scatter_add", forward=_scatter_add, vjp=_scatter_add_vjp, inputs=("x", "index", "src"),
+     formulas=("g", None, "gather(g)"), sample=_sample_scatter_add,
+     doc="x with src added at the positions index names along dim")
