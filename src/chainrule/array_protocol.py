@@ -4,12 +4,13 @@ numpy hands a call that involves a Tensor to ``Tensor.__array_ufunc__`` (element
 ``np.exp`` and the operators of arrays and numpy scalars) or ``Tensor.__array_function__`` (the rest:
 ``np.sum``, ``np.where``, ``np.reshape``…). Three kinds of answer:
 
-* a function the rule table has (or that is a short composition of rules, such as ``np.square`` or
-  ``np.expand_dims``) runs as that rule, recorded in the graph like the method would be. This is what
-  makes higher-order gradients cheap to write: a rule's VJP is numpy code, and with Tensors as
-  arguments the same code records its own graph (see ``autograd``, ``create_graph``);
-* a function whose result carries no gradient (comparisons, ``np.sign``, ``np.floor``, logical
-  operations, ``np.shape``, ``np.zeros_like``…) runs on the raw values and returns a constant;
+* a function the rule table has (a ufunc finds the rule of its own name: ``np.sin`` is ``sin``), or
+  a short composition of rules (``np.square``, ``np.expand_dims``, ``np.cumprod``), runs as that,
+  recorded in the graph like the method would be. This is what makes higher-order gradients cheap to
+  write: a rule's VJP is numpy code, and with Tensors as arguments the same code records its own graph
+  (see ``autograd``, ``create_graph``);
+* a function whose result carries no gradient and has no rule (comparisons, logical operations,
+  ``np.isfinite``, ``np.shape``, ``np.zeros_like``…) runs on the raw values and returns a constant;
 * any other function runs on the raw values when no input needs a gradient; otherwise it raises a
   ``TypeError`` naming the function, rather than silently cutting the graph.
 """
@@ -87,9 +88,6 @@ _UFUNCS = {
     "tanh": _rule_unary("tanh"),
     "square": lambda x: x * x,
     "reciprocal": lambda x: 1 / as_tensor(x),
-    # Compositions: exact enough for gradients of gradients; plain values never come here.
-    "log1p": lambda x: np.log(1 + as_tensor(x)),
-    "expm1": lambda x: np.exp(as_tensor(x)) - 1,
     "matmul": lambda a, b: matmul(a, b),
 }
 
