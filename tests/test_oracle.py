@@ -58,6 +58,24 @@ def _avg_pool2d(x, kernel, stride, padding, count_include_pad, divisor_override)
         return total / (kernel[0] * kernel[1])
     inside = np.ones((1, 1) + x.shape[2:])
     return total / sum(part for _, _, part in _patches(_pad(inside, padding), kernel, stride, (1, 1)))
+
+
+def _placement(shape, index):
+    """The 0/1 matrix that puts the selected elements x[index] (flattened) back at their positions."""
+    positions = np.arange(int(np.prod(shape))).reshape(shape)[index].ravel()
+    return (positions[:, None] == np.arange(int(np.prod(shape)))).astype(float)
+
+
+def _scatter(x, shape, index):
+    return anp.dot(anp.ravel(x), _placement(shape, index)).reshape(shape)
+
+
+def _index_put(x, v, index):
+    selected = np.empty(x.shape)[index].shape
+    kept = 1.0 - _placement(x.shape, index).sum(axis=0).reshape(x.shape)
+    return x * kept + _scatter(v + anp.zeros(selected), x.shape, index)
+
+
 def _einsum_without_repeats(*xs, subscripts):
     """einsum with each letter repeated inside one operand (a diagonal) renamed and tied back by an
     identity matrix: HIPS autograd's einsum gradient cannot handle the repeats themselves."""
@@ -148,6 +166,8 @@ ORACLE = {
     "transpose": lambda x, axes: anp.transpose(x, axes),
     "broadcast_to": lambda x, shape: x + anp.zeros(shape),  # its broadcast_to rejects new leading axes
     "getitem": lambda x, index: x[index],
+    "scatter": _scatter,
+    "index_put": _index_put,
     "concatenate": lambda *xs, axis: anp.concatenate(xs, axis=axis),
     "stack": lambda *xs, axis: anp.stack(xs, axis=axis),
     "softmax": lambda x, axis: anp.exp(_log_softmax(x, axis)),

@@ -1,7 +1,7 @@
 """chainrule: backpropagation and gradient descent you can see, number by number."""
 
-from . import cuda, data, nn, optim, random  # noqa: E402  (they build on the names above)
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from . import autograd, cuda, data, nn, optim, random  # noqa: E402, F401  (cr.autograd.grad, as torch.autograd.grad)
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .compile import compile  # noqa: A004  (chainrule.compile, as torch.compile and jax.jit)
 from .devices import device
 from .dtypes import ALIASES as _ALIASES
@@ -137,7 +137,8 @@ from .train import EarlyStopping, History, TrainingDiverged, evaluate, fit  # no
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "as_tensor", "from_numpy", "no_grad", "enable_grad",
+    "Tensor", "tensor", "as_tensor", "from_numpy", "no_grad", "enable_grad", "inference_mode",
+    "set_grad_enabled", "autograd",
     "is_grad_enabled", "gradcheck", "GradcheckError", "RULES",
     "abs", "broadcast_to", "clamp", "clip", "concatenate", "exp", "leaky_relu", "linear", "log",
     "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum", "permute", "pow", "relu",

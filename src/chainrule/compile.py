@@ -38,7 +38,7 @@ import warnings
 import numpy as np
 
 from . import compile_kernels
-from .autograd import GradMode, unbroadcast
+from .autograd import RETAIN, GradMode, unbroadcast
 from .compile_fusion import fuse
 from .tensor import Tensor, _new
 
@@ -335,7 +335,7 @@ class _Tape:
         # Leaves (and retained values) receive their gradient the way eager backward gives it.
         for value_slot in sorted(grad_slot):
             t = tracer.slot_tensors[value_slot]
-            if value_slot in producer and not t._retain:
+            if value_slot in producer and not t._flags & RETAIN:
                 continue
             if not t.requires_grad:
                 continue
@@ -356,7 +356,7 @@ class _Tape:
         t = tracer.slot_tensors[slot]
         if slot in self.arg_slots:
             return False  # an argument's tensor changes from call to call: no buffer
-        if slot in producer and not t._retain:
+        if slot in producer and not t._flags & RETAIN:
             return None
         return t
 

@@ -233,6 +233,7 @@ FUNCTIONS: dict[str, Function] = {
         Function("permute", 1, None, "permute⁻¹({0})", r"\operatorname{{permute}}^{{-1}}\left({0}\right)",
                  collapse=False),
         Function("scatter", 1, None, "scatter({0})", r"\operatorname{{scatter}}\left({0}\right)", collapse=False),
+        Function("select", 1, None, "select({0})", r"\operatorname{{select}}\left({0}\right)", collapse=False),
         Function("gather", 1, None, "gather({0})", r"\operatorname{{gather}}\left({0}\right)", collapse=False),
         Function("revcumsum", 1, None, "reverse_cumsum({0})", r"\operatorname{{reverse\_cumsum}}\left({0}\right)",
                  collapse=False),

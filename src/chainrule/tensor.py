@@ -20,10 +20,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import autograd as _autograd
 from . import dtypes as _dtypes
 from . import ops as _ops  # noqa: F401  (fills the rule table)
 from .autograd import GradMode, next_sequence
-from .autograd import backward as _backward
 from .dtypes import get_default_dtype  # noqa: F401  (also read from here by code that predates chainrule.dtypes)
 from .rules import RULES
 from .tensor_ops import TensorOps, keep_flag, max_or_maximum, reduction_axis
@@ -89,6 +89,11 @@ class _HostOp:
         self.name, self.forward = name, forward
 
 
+def _tracing() -> bool:
+    """Whether ``chainrule.compile`` is recording a step (code outside this module asks here)."""
+    return _trace_hook is not None
+
+
 def _trace_host(name, forward, inputs, out) -> None:
     _trace_hook(_HostOp(name, forward), inputs, _EMPTY, out)
 
@@ -101,7 +106,7 @@ def _new(data, ctx=None, requires_grad=False) -> Tensor:
     t.requires_grad = requires_grad
     t.name = None
     t._ctx = ctx
-    t._retain = False
+    t._flags = 0
     return t
 
 
@@ -222,7 +227,7 @@ def _binary(rule, a: Tensor, b) -> Tensor:
     except ValueError:
         raise ValueError(f"{rule.name}: shapes {a.shape} and {b.shape} do not broadcast") from None
     t = _object_new(Tensor)  # _new, inlined
-    t.data, t.grad, t.name, t._retain = out, None, None, False
+    t.data, t.grad, t.name, t._flags = out, None, None, 0
     if GradMode.enabled and (a.requires_grad or b.requires_grad):
         t.requires_grad, t._ctx = True, (rule, (a, b), _EMPTY, next_sequence())
     else:
@@ -296,17 +301,37 @@ class Tensor(TensorOps):
     reset them with ``t.grad = None`` (or ``optimizer.zero_grad()``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_retain", "__weakref__")
-    # Make ``ndarray <op> Tensor`` call the Tensor's reflected operator instead
-    # of numpy broadcasting over a Tensor as if it were a Python object.
-    __array_ufunc__ = None
+    # _flags: autograd.RETAIN and autograd.FREED bits; _in_place: the latest in-place change, set by
+    # the first one (see chainrule.inplace).
+    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_flags", "_in_place", "__weakref__")
+
+    # -- numpy and torch protocols (chainrule.array_protocol) -------------------
+    # numpy hands ``np.exp(t)``, ``ndarray * t`` and ``np.sum(t)`` to these, so they give Tensors,
+    # recorded in the graph when the table has the operation.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _array_protocol.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if not all(issubclass(t, (Tensor, np.ndarray)) for t in types):
+            return NotImplemented
+        return _array_protocol.array_function(func, args, kwargs)
+
+    def __dlpack__(self, **kwargs):
+        """``torch.tensor(t)`` and ``torch.as_tensor(t)`` read the values through DLPack (0-d too)."""
+        array = np.asarray(self.data)
+        if not array.flags.writeable:  # numpy exports only writeable arrays (a broadcast view is not)
+            array = array.copy()
+        return array.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return np.asarray(self.data).__dlpack_device__()
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         self.data = _to_array(data, dtype)
         self.grad = None
         self.name = name
         self._ctx = None
-        self._retain = False
+        self._flags = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -347,7 +372,7 @@ class Tensor(TensorOps):
         """Keep ``.grad`` on this intermediate tensor too after ``backward``."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad")
-        self._retain = True
+        self._flags |= _autograd.RETAIN
         return self
 
     # -- conversion ---------------------------------------------------------
@@ -472,32 +497,70 @@ class Tensor(TensorOps):
             extras.append(f"name={self.name!r}")
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
 
-    # -- autograd -------------------------------------------------------------
-    def backward(self, gradient=None, keep: dict | None = None) -> None:
+    # -- autograd (chainrule.autograd) -------------------------------------------
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, *,
+                 keep: dict | None = None) -> None:
         """Compute ∂self/∂leaf for every leaf that requires grad; add it to ``leaf.grad``.
 
         ``gradient`` is ∂L/∂self; it may be omitted for a one-element tensor
-        (a loss), where it is 1.
+        (a loss), where it is 1. As in PyTorch, the graph's saved values serve one
+        backward: pass ``retain_graph=True`` to walk the same graph again, and
+        ``create_graph=True`` to record the backward pass, so that ``.grad`` can be
+        differentiated in turn (``retain_graph`` then defaults to True).
         """
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this tensor does not require grad; create the parameters with requires_grad=True "
                 "(and compute it outside no_grad())"
             )
+        data = self.data
+        if gradient is None and data.ndim == 0:  # a scalar loss: ∂L/∂L = 1, the cheap path
+            seed = data.dtype.type(1)
+        else:
+            seed = self._seed(gradient, "backward", keep_graph=create_graph)
+        retain = create_graph or keep is not None if retain_graph is None else retain_graph
+        _autograd._run((self,), (seed,), keep, None, retain, create_graph)
+
+    def _seed(self, gradient, op: str, keep_graph: bool = False):
+        """∂L/∂self to start a backward pass from: 1 for a one-element tensor, else ``gradient``."""
         if gradient is None:
-            data = self.data
+            data = self.data  # an ndarray or a numpy scalar: both have .size and .ndim, cheaper than np.size
             if data.size != 1:
                 raise RuntimeError(
-                    f"backward: the output has shape {self.shape}, so its gradient is ambiguous; "
+                    f"{op}: the output has shape {self.shape}, so its gradient is ambiguous; "
                     "reduce it to a scalar first (e.g. .sum()) or pass gradient= with that shape"
                 )
             # ∂L/∂L = 1, in L's own dtype (a numpy scalar for a 0-d loss: the cheap path).
-            gradient = data.dtype.type(1) if data.ndim == 0 else np.ones_like(data)
+            return data.dtype.type(1) if data.ndim == 0 else np.ones_like(data)
+        if keep_graph and isinstance(gradient, Tensor):
+            seed = gradient if gradient.dtype == self.dtype else gradient.astype(self.dtype)
         else:
-            gradient = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
-            if gradient.shape != self.shape:
-                raise ValueError(f"backward: gradient has shape {gradient.shape} but the output has shape {self.shape}")
-        _backward(self, gradient, keep)
+            # A copy: the seed may end up as a leaf's .grad, which x.grad.zero_() would write into.
+            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            seed = seed[()] if seed.ndim == 0 else seed
+        if np.shape(seed) != self.shape:
+            raise ValueError(f"{op}: gradient has shape {np.shape(seed)} but the output has shape {self.shape}")
+        return seed
+
+    @property
+    def grad_fn(self):
+        """The node that made this tensor, named after its rule (``MulBackward``); ``None`` for a leaf."""
+        return _autograd.grad_fn_of(self)
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor was changed in place."""
+        change = getattr(self, "_in_place", None)
+        return 0 if change is None else change[0]
+
+    @staticmethod
+    def _wrap(array) -> Tensor:
+        return _new(array)
+
+    @staticmethod
+    def _apply_rule(rule, inputs, attrs) -> Tensor:
+        """How ``ops._calls.call`` runs a rule on Tensors (a VJP under create_graph)."""
+        return _apply(rule, tuple(x if isinstance(x, Tensor) else _new(x) for x in inputs), attrs)
 
     def _accumulate(self, grad) -> None:
         # A float32 weight used with float64 data receives a float64 gradient;
@@ -565,35 +628,52 @@ class Tensor(TensorOps):
     def __rmatmul__(self, other):
         return matmul(_new(np.asarray(other)), self)
 
-    def _in_place(self, op, other, symbol):
-        if _trace_hook is not None:
-            from .compile import note_untraceable
+    # -- in place (chainrule.inplace) ------------------------------------------------
+    def add_(self, other, alpha=1):
+        return _inplace.add(self, other, alpha)
 
-            note_untraceable(f"it changes a tensor in place ({symbol})")
-        if GradMode.enabled and self.requires_grad:
-            raise RuntimeError(
-                f"{symbol}: in-place update of a tensor that requires grad would corrupt its graph; "
-                "do it inside `with chainrule.no_grad():`"
-            )
-        value = other.data if isinstance(other, Tensor) else other
-        result = op(self.data, value)
-        if isinstance(self.data, np.ndarray) and self.data.flags.writeable and np.shape(result) == self.shape:
-            self.data[...] = result
-        else:
-            self.data = np.asarray(result, dtype=self.dtype)
-        return self
+    def sub_(self, other, alpha=1):
+        return _inplace.sub(self, other, alpha)
+
+    def mul_(self, other):
+        return _inplace.mul(self, other)
+
+    def div_(self, other):
+        return _inplace.div(self, other)
+
+    def zero_(self):
+        return _inplace.fill(self, 0, "zero_")
+
+    def fill_(self, value):
+        return _inplace.fill(self, value)
+
+    def copy_(self, source):
+        return _inplace.copy(self, source)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 (PyTorch's names)
+        return _inplace.clamp(self, min, max)
+
+    clip_ = clamp_
 
     def __iadd__(self, other):
-        return self._in_place(np.add, other, "+=")
+        return _inplace.add(self, other, op="+=")
 
     def __isub__(self, other):
-        return self._in_place(np.subtract, other, "-=")
+        return _inplace.sub(self, other, op="-=")
 
     def __imul__(self, other):
-        return self._in_place(np.multiply, other, "*=")
+        return _inplace.mul(self, other, op="*=")
 
     def __itruediv__(self, other):
-        return self._in_place(np.divide, other, "/=")
+        return _inplace.div(self, other, op="/=")
+
+    def __setitem__(self, index, value):
+        index = _index_arg(index)
+        try:
+            np.empty(self.shape, dtype=bool)[index]
+        except IndexError as error:
+            raise IndexError(f"setitem: index {index!r} does not fit shape {self.shape} ({error})") from None
+        _inplace.setitem(self, index, value)
 
     # Comparisons give boolean tensors (no gradient), as in PyTorch.
     def _compare(self, other, op):
@@ -857,3 +937,8 @@ def where(condition, a, b) -> Tensor:
             f"where: shapes {condition.shape}, {np.shape(a.data)} and {np.shape(b.data)} do not broadcast"
         ) from None
     return _apply(RULES["where"], (mask if mask is not None else _new(condition), a, b))
+
+
+# Last, because it builds on the names above.
+from . import array_protocol as _array_protocol  # noqa: E402
+from . import inplace as _inplace  # noqa: E402

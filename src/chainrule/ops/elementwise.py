@@ -3,6 +3,10 @@
 Arithmetic uses the ``operator`` functions rather than the numpy ufuncs: on
 arrays they call the same ufunc, but on the numpy scalars that hold 0-d values
 a ufunc call costs about ten times more than the operator.
+
+Every VJP is written with numpy functions, operators and methods of its arguments only, and never
+writes into an array it did not allocate: ``backward(create_graph=True)`` calls the same VJPs with
+Tensors, and numpy hands each step to the Tensor (``chainrule.array_protocol``), which records it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import operator
 import numpy as np
 
 from ..rules import rule
+from ._calls import call
 from ._sampling import binary, separated_pair, unary, uniform
 
 
@@ -28,13 +33,16 @@ def _pow_vjp(g, out, a, b):
     # NaN for a < 0, as ln a is).
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         grad_a = np.where(b == 0, 0.0, g * b * a ** (b - 1))
-        grad_b = np.where((a == 0) & (b >= 0), 0.0, g * out * np.log(a))
+        grad_b = np.where(np.logical_and(a == 0, b >= 0), 0.0, g * out * np.log(a))
     return _like(grad_a, g * a), _like(grad_b, g * b)
 
 
 def _like(values, reference):
     """``values`` in the dtype of ``reference`` (np.where promotes float32 with a Python 0.0), as a scalar for 0-d."""
-    return np.asarray(values, dtype=np.result_type(reference))[()]
+    dtype = np.result_type(reference)
+    if values.dtype != dtype:
+        values = values.astype(dtype)
+    return values[()] if values.ndim == 0 else values
 
 
 def _pow_scalar_vjp(g, out, x, p):
@@ -123,7 +131,7 @@ rule("leaky_relu", forward=_leaky_relu_forward,
      vjp=lambda g, out, x, slope=0.01: (np.where(x > 0, g, g * slope),), inputs=("x",),
      formulas=("where(x > 0, 1, slope)",), sample=unary(margin=0.05, slope=0.1), elementwise=True,
      notation="leaky_relu(x)")
-rule("softplus", forward=lambda x: np.logaddexp(0, x), vjp=lambda g, out, x: (g * sigmoid_array(x),),
+rule("softplus", forward=lambda x: np.logaddexp(0, x), vjp=lambda g, out, x: (g * call("sigmoid", x),),
      inputs=("x",), formulas=("sigmoid(x)",), sample=unary(-4.0, 4.0), elementwise=True,
      notation="softplus(x)")
 rule("maximum", forward=np.maximum, vjp=_max_vjp, inputs=("a", "b"),
@@ -137,7 +145,7 @@ rule("where", forward=np.where,
      formulas=(None, "where(c, 1, 0)", "where(c, 0, 1)"), sample=_sample_where, elementwise=True,
      notation="where(c, a, b)")
 rule("clip", forward=_clip_forward,
-     vjp=lambda g, out, x, low=-np.inf, high=np.inf: (np.where((x >= low) & (x <= high), g, 0),),
+     vjp=lambda g, out, x, low=-np.inf, high=np.inf: (np.where(np.logical_and(x >= low, x <= high), g, 0),),
      inputs=("x",), formulas=("inside(x, low, high)",), sample=_sample_clip, elementwise=True,
      notation="clip(x, low, high)")
 rule("astype", forward=lambda x, dtype: x.astype(dtype), vjp=lambda g, out, x, dtype: (g.astype(x.dtype),),

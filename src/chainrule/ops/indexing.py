@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules import rule
+from ._calls import call
 from ._sampling import uniform
 
 
@@ -26,10 +27,9 @@ def _gather(x, index, dim):
 
 
 def _gather_vjp(g, out, x, index, dim):
-    # One index may pick an element twice; add.at accumulates both gradients into the fresh zeros.
-    grad = np.zeros(np.shape(x), dtype=np.result_type(g))
-    np.add.at(grad, index_mesh(index, dim), g)
-    return grad, None
+    # One index may pick an element twice: the scatter rule adds both (and is a rule, so that a
+    # gradient of this gradient passes back through it too).
+    return call("scatter", g, shape=np.shape(x), index=index_mesh(index, dim)), None
 
 
 def _scatter_add(x, index, src, dim):
@@ -42,8 +42,8 @@ def _scatter_add(x, index, src, dim):
 def _scatter_add_vjp(g, out, x, index, src, dim):
     # src contributes only where index reaches; the rest of src gets zeros (padding, not writes).
     picked = g[index_mesh(index, dim)]
-    padding = [(0, s - n) for s, n in zip(np.shape(src), index.shape)]
-    return g, None, np.pad(picked, padding)
+    region = tuple(slice(0, n) for n in index.shape)
+    return g, None, call("scatter", picked, shape=np.shape(src), index=region)
 
 
 def _sample_index(rng, shape, reach):

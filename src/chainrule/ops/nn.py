@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules import rule
+from ._calls import call
 from ._sampling import binary, uniform
-from .elementwise import sigmoid_array
 
 
 def _softmax(x, axis=-1):
@@ -39,12 +39,9 @@ def _cross_entropy(logits, target):
 
 
 def _cross_entropy_vjp(g, out, logits, target):
-    grad = _softmax(logits, axis=-1)
-    np.put_along_axis(
-        grad, target[..., np.newaxis].astype(np.intp),
-        np.take_along_axis(grad, target[..., np.newaxis].astype(np.intp), axis=-1) - 1, axis=-1,
-    )
-    return grad * g[..., np.newaxis], None
+    # softmax(z) − onehot(y), written without writing into an array, so that it also runs on Tensors.
+    onehot = target[..., np.newaxis] == np.arange(logits.shape[-1])
+    return (call("softmax", logits, axis=-1) - onehot) * g[..., np.newaxis], None
 
 
 def _bce_with_logits(z, y):
@@ -90,7 +87,7 @@ rule("squared_error", forward=lambda a, b: np.square(a - b),
      formulas=("2*(a - b)", "-2*(a - b)"), sample=binary(), elementwise=True, notation="(a - b)^2",
      doc="the seed's per-sample loss (ŷ − y)²")
 rule("bce_with_logits", forward=_bce_with_logits,
-     vjp=lambda g, out, z, y: (g * (sigmoid_array(z) - y), -g * z), inputs=("z", "y"),
+     vjp=lambda g, out, z, y: (g * (call("sigmoid", z) - y), -g * z), inputs=("z", "y"),
      formulas=("sigmoid(z) - y", "-z"), sample=binary(), elementwise=True,
      notation="-(y*log(sigmoid(z)) + (1 - y)*log(1 - sigmoid(z)))",
      doc="binary cross-entropy on a logit, computed without overflow")

@@ -6,6 +6,8 @@ copies ``g`` back over the axes it removed (``expand``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..rules import rule
@@ -19,16 +21,20 @@ def expand(g, shape, axis, keepdims):
     return np.broadcast_to(g, shape)
 
 
-def _count(x, out):
-    return x.size // max(np.size(out), 1)
-
-
 def _sum_vjp(g, out, x, axis=None, keepdims=False):
     return (expand(g, x.shape, axis, keepdims),)
 
 
+def _count(x, out):
+    """How many elements of x each element of out reduces (from shapes only, so it runs on Tensors too)."""
+    return math.prod(np.shape(x)) // max(math.prod(np.shape(out)), 1)
+
+
 def _mean_vjp(g, out, x, axis=None, keepdims=False):
-    return (expand(g / _count(x, out), x.shape, axis, keepdims),)
+    # g has the shape of out: the count averaged is what the reduction removed. Only x's shape is
+    # read, so changing x in place afterwards does not spoil this gradient.
+    count = math.prod(x.shape) // max(math.prod(np.shape(g)), 1)
+    return (expand(g / count, x.shape, axis, keepdims),)
 
 
 def _extreme_vjp(g, out, x, axis=None, keepdims=False):

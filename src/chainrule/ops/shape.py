@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules import rule
+from ._calls import call
 from ._sampling import broadcastable_shape, uniform
 
 
@@ -17,13 +18,10 @@ def is_basic_index(index) -> bool:
 
 
 def _getitem_vjp(g, out, x, index):
-    grad = np.zeros(x.shape, dtype=np.result_type(g, x))
-    if is_basic_index(index):
-        grad[index] = g
-    else:
-        # Integer arrays may pick one element twice; add.at accumulates both.
-        np.add.at(grad, index, g)
-    return (grad,)
+    # The scatter is a rule of its own (ops.indexing), so a gradient of this gradient passes back too.
+    if g.dtype != x.dtype:
+        g = g.astype(np.result_type(g.dtype, x.dtype))
+    return (call("scatter", g, shape=x.shape, index=index),)
 
 
 def _transpose(x, axes=None):
@@ -98,7 +96,7 @@ def _stack(*xs, axis=0):
 
 
 rule("reshape", forward=lambda x, shape: np.reshape(x, shape),
-     vjp=lambda g, out, x, shape: (np.reshape(g, np.shape(x)),), inputs=("x",),
+     vjp=lambda g, out, x, shape: (np.reshape(g, x.shape),), inputs=("x",),
      formulas=("reshape(g)",), sample=_sample_reshape, notation="reshape(x)")
 rule("transpose", forward=_transpose, vjp=_transpose_vjp, inputs=("x",), formulas=("permute(g)",),
      sample=_sample_transpose, notation="T(x)")
