@@ -72,7 +72,7 @@ def printed_number(text: str) -> float:
     return float(text.replace("−", "-"))
 
 
-CARRIED_KINDS = {"forward", "loss", "local", "chain", "gradient", "update", "check", "batch"}
+CARRIED_KINDS = {"forward", "loss", "local", "chain", "gradient", "update", "check", "batch", "identity"}
 
 
 def carried_lines(document: dict):

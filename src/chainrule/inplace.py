@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import tensor as _tensor
 from .autograd import GradMode, mark_in_place
 from .rules import RULES
 from .tensor import Tensor, _apply, _new, as_tensor, where
@@ -40,6 +41,10 @@ def update(tensor: Tensor, op: str, operand, recorded, raw) -> Tensor:
 
     ``recorded(old)`` computes the new value out of place from ``old`` (a Tensor holding the old
     state) and records it; ``raw(values)`` computes it from the raw arrays."""
+    if _tensor._trace_hook is not None:  # chainrule.compile replays a graph; a change in place is not one
+        from .compile import note_untraceable
+
+        note_untraceable(f"it changes a tensor in place ({op})")
     if GradMode.enabled and (tensor.requires_grad or _requires_grad(operand)):
         if tensor.requires_grad and tensor._ctx is None:
             raise RuntimeError(

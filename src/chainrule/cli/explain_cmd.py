@@ -16,7 +16,7 @@ from ..explain import (
     load_problem,
 )
 from ..explain.limits import ExplainTooLarge
-from ..explain.problems import LOSSES
+from ..explain.problems import LOSSES, retarget
 from ..formula import FormulaSyntaxError
 from .common import CommandError, finite_number, use_color, write_output
 
@@ -40,7 +40,8 @@ def register(subparsers) -> None:
                               "else the first; a table shows every step)")
     explain.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE", dest="assignments",
                          help="values of the expression's names")
-    explain.add_argument("--target", dest="y", type=finite_number, metavar="Y", help="the target y (adds a loss)")
+    explain.add_argument("--target", dest="y", type=finite_number, metavar="Y",
+                         help="the target y (adds a loss; a class index from 0 for --loss cross_entropy)")
     explain.add_argument("--loss", choices=LOSSES, help="loss against the target (default: mse, the seed's)")
     explain.add_argument("--lr", type=_positive, metavar="η", help="learning rate: adds the update and the check")
     explain.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
@@ -167,6 +168,8 @@ def _explanation(args, target: str) -> Explanation:
     try:
         problem = resolve_problem(target, args)
         _refuse_expression_flags(args, problem, target)
+        if problem.source != "expression":  # a file's own target or loss, changed for this run
+            problem = retarget(problem, getattr(args, "y", None), getattr(args, "loss", None))
         if getattr(args, "lr", None) is not None and problem.source != "expression":
             if args.lr != problem.lr:
                 problem.reference = {}  # a reference text's numbers are for the problem's own learning rate
@@ -183,11 +186,12 @@ def _explanation(args, target: str) -> Explanation:
 
 
 def _refuse_expression_flags(args, problem, target: str) -> None:
-    """--set, --target, --params and --loss build an expression problem; a built-in or a file has its own."""
+    """--set and --params build an expression problem; a built-in or a file has its own values (--target and
+    --loss may change one sample's target and loss, see ``retarget``)."""
     if problem.source == "expression":
         return
-    given = [flag for flag, dest in (("--set", "assignments"), ("--target", "y"), ("--params", "params"),
-                                     ("--loss", "loss")) if getattr(args, dest, None) not in (None, [])]
+    given = [flag for flag, dest in (("--set", "assignments"), ("--params", "params"))
+             if getattr(args, dest, None) not in (None, [])]
     if given:
         raise CommandError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to an expression, not to "
                            f"{target!r}, which sets its own values (copy the problem file and edit it instead)")

@@ -137,6 +137,9 @@ def register(subparsers) -> None:
                           help="shuffle the samples each epoch (stochastic and minibatch modes)")
     training.add_argument("--early-stopping", type=int, metavar="PATIENCE",
                           help="stop when the loss has not improved for PATIENCE epochs")
+    training.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                          help="record each training step once and replay it (chainrule.compile; default on): "
+                               "the same numbers, faster")
     data = parser.add_argument_group("data")
     data.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (default: the last)")
     data.add_argument("--delimiter", help="the CSV field separator (default ',')")
@@ -179,7 +182,7 @@ class Run:
 
 
 def _train(settings: Settings, data: Data, mode: str, initial_state=None, progress: bool = True,
-           resumable: dict | None = None) -> Run:
+           resumable: dict | None = None, compiled: bool = True) -> Run:
     """Train one model. ``resumable`` (for one run) holds fit's ``checkpoint``, ``checkpoint_every``,
     ``checkpoint_extra`` and ``resume`` arguments. A run that diverges ends in a CommandError that carries
     its history up to the bad number (``diverged``), for a comparison to report beside the others."""
@@ -202,7 +205,7 @@ def _train(settings: Settings, data: Data, mode: str, initial_state=None, progre
             history = fit(model, loss_fn, optimizer, data.X_train, y_train, mode=mode,
                           batch_size=settings.batch_size if mode == "minibatch" else None, epochs=settings.epochs,
                           shuffle=settings.shuffle, seed=settings.seed, callbacks=callbacks, progress=progress,
-                          validation=validation, **(resumable or {}))
+                          validation=validation, compile=compiled, **(resumable or {}))
             seconds = time.perf_counter() - start
             train = evaluate(model, loss_fn, data.X_train, y_train)
             test = evaluate(model, loss_fn, data.X_test, y_test) if data.X_test is not None else None
@@ -279,7 +282,8 @@ def run(args) -> int:
         resumable["resume"] = args.resume
     before = _identity(args.save)
     try:
-        result = _train(settings, data, settings.mode, progress=not args.no_progress, resumable=resumable)
+        result = _train(settings, data, settings.mode, progress=not args.no_progress, resumable=resumable,
+                        compiled=args.compile)
     except CommandError as error:
         if error.status == 1 and args.save:  # diverged: say what became of the model file
             kept = (f"{args.save} holds the last checkpoint" if _identity(args.save) != before
@@ -378,7 +382,8 @@ def _compare(args, settings: Settings, data: Data) -> int:
     runs = {}
     for mode in MODE_NAMES:
         try:
-            runs[mode] = _train(settings, data, mode, initial_state=initial, progress=not args.no_progress)
+            runs[mode] = _train(settings, data, mode, initial_state=initial, progress=not args.no_progress,
+                                compiled=args.compile)
         except CommandError as error:
             if getattr(error, "diverged", None) is None:
                 raise

@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from .build import build_loss, initial_parameters
+from .classification import softmax_loss as softmax_cross_entropy
 from .core import explain, explain_graph
 from .domains import DomainError
 from .explanation import Explanation, GraphvizMissing
@@ -26,7 +27,7 @@ from .updates import UpdateRule
 
 __all__ = [
     "explain", "explain_problem", "Explanation", "DomainError", "GraphvizMissing", "Problem", "ProblemError",
-    "load_problem", "load_builtin", "builtin_names", "expression_problem",
+    "load_problem", "load_builtin", "builtin_names", "expression_problem", "softmax_cross_entropy",
 ]
 
 

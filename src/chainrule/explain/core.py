@@ -11,6 +11,8 @@ from .explanation import Explanation, GraphView
 from .graph import Graph, trace
 from .model import Section, Table, format_value
 from .numbers import typographic_minus as _minus
+from .precision import in_float64
+from .teaching import enrich
 from .updates import OPTIMIZERS, UpdateRule
 
 __all__ = ["explain", "explain_graph", "gradients_of"]
@@ -91,7 +93,8 @@ def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str,
     update = update or UpdateRule()
     exact_grads = gradients_of(graph.root_tensor)
     derivation = derive(graph, lr=lr, precision=precision, gradients=exact_grads, update=update, exact=exact)
-    sections = list(derivation.sections)
+    sections = enrich(graph, derivation, list(derivation.sections), precision=precision, lr=lr,
+                      exact=exact)
     summary = {"loss": derivation.loss}
     if derivation.new_loss is not None:
         summary["new_loss"] = derivation.new_loss
@@ -163,6 +166,8 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
 
 def _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact,
              derive=None) -> Explanation:
+    if isinstance(output, Tensor):
+        output, by_id = in_float64(output, by_id)  # exact explanations, whatever the learner's dtype
     graph = trace(output, by_id)
     summary_title = title or "How the gradient flows"
     if optimizer not in OPTIMIZERS:

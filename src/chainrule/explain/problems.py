@@ -13,6 +13,7 @@ The TOML format (every key but ``[model]`` has a default)::
     # kind = "expression":  expression = "sigmoid(w*x)"  and  parameters = { w = 0.5 }
     # kind = "mlp":         sizes = [2, 3, 1], activation = "tanh", output = "sigmoid",
     #                       seed = 0  or  weights = [W1, W2…] and biases = [b1, b2…] (W of shape (out, in))
+    #                       output = "softmax" classifies: p = softmax(z), with [training] loss = "cross_entropy"
 
     [data]
     x = [1.0]                  # one sample: its features (a number for one input)
@@ -21,7 +22,8 @@ The TOML format (every key but ``[model]`` has a default)::
     # expressions name their inputs:  inputs = { x = 1.0 }
 
     [training]
-    loss = "mse"               # mse (the seed's (ŷ − y)²), bce, bce_with_logits, l1, hinge, none
+    loss = "mse"               # mse (the seed's (ŷ − y)²), bce, bce_with_logits, cross_entropy, l1, hinge, none
+                               # cross_entropy: an mlp with output = "softmax", y = a class index (from 0)
     lr = 0.1                   # η; leave out to stop after the gradients
     optimizer = "sgd"          # sgd, momentum (momentum = 0.9) or adam, as in chainrule.optim
     steps = 1                  # gradient-descent steps (epochs, for a data set)
@@ -46,12 +48,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..formula import FUNCTIONS, FormulaSyntaxError, Function, parse
+from ..formula import FUNCTIONS, FormulaSyntaxError, Function, parse_program
 
-__all__ = ["Problem", "ProblemError", "load_problem", "parse_problem", "builtin_names", "load_builtin",
+__all__ = ["Problem", "ProblemError", "load_problem", "retarget", "parse_problem", "builtin_names", "load_builtin",
            "expression_problem", "LOSSES", "ACTIVATION_NAMES"]
 
-LOSSES = ("mse", "bce", "bce_with_logits", "l1", "hinge", "none")
+LOSSES = ("mse", "bce", "bce_with_logits", "cross_entropy", "l1", "hinge", "none")
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")
 MODES = ("batch", "stochastic", "minibatch", "compare")
 DERIVE = ("all", "first", "last")
@@ -305,7 +307,7 @@ def _read_expression(read: _Reader, model, problem: Problem) -> None:
     if not expression:
         read.fail("[model] expression", "missing; write the model, e.g. \"sigmoid(w*x)\"")
     try:
-        parsed = parse(expression, EXPRESSION_FUNCTIONS)
+        parsed = parse_program(expression, EXPRESSION_FUNCTIONS)
     except FormulaSyntaxError as error:
         read.fail("[model] expression", str(error))
     problem.expression = expression
@@ -325,7 +327,13 @@ def _read_mlp(read: _Reader, model, problem: Problem) -> None:
         read.fail("[model] sizes", f"expected a list of at least two layer sizes from 1 to 256, got {sizes!r}")
     problem.sizes = sizes
     problem.activation = read.choice(model, "activation", "[model]", ACTIVATION_NAMES, "tanh")
-    problem.output = read.choice(model, "output", "[model]", ACTIVATION_NAMES, "identity")
+    problem.output = read.choice(model, "output", "[model]", ACTIVATION_NAMES + ("softmax",), "identity")
+    if (problem.output == "softmax") != (problem.loss == "cross_entropy"):
+        read.fail("[model] output" if problem.output == "softmax" else "[training] loss",
+                  "a softmax output and the cross-entropy loss go together: output = \"softmax\" with "
+                  "loss = \"cross_entropy\" (and y a class index)")
+    if problem.output == "softmax" and sizes[-1] < 2:
+        read.fail("[model] sizes", "a softmax classifier needs at least two classes in its last layer")
     problem.seed = read.integer(model, "seed", "[model]", 0, low=0, high=2**31 - 1)
     if "weights" in model or "biases" in model:
         weights, biases = model.get("weights"), model.get("biases")
@@ -351,7 +359,7 @@ def _read_data(read: _Reader, data, problem: Problem) -> None:
         if not isinstance(inputs, list) or not all(isinstance(i, Mapping) for i in inputs):
             read.fail("[data] inputs", "expected a table of name = number, or a list of such tables")
         problem.inputs = [read.names({"inputs": i}, "inputs", "[data]") for i in inputs] or [{}]
-        names = parse(problem.expression).names()
+        names = parse_program(problem.expression, EXPRESSION_FUNCTIONS).names()
         for index, sample in enumerate(problem.inputs):
             missing = names - set(sample) - set(problem.parameters)
             if missing:
@@ -379,11 +387,56 @@ def _read_data(read: _Reader, data, problem: Problem) -> None:
             read.fail("[data] y", "missing; give the target (or set [training] loss = \"none\")")
         return
     y = read.array(data["y"], "[data] y", (0, 1, 2))
+    if problem.loss == "cross_entropy":  # one class index per sample
+        if y.size != len(x):
+            read.fail("[data] y", f"expected {len(x)} class index(es), one per sample, got shape {np.shape(data['y'])}")
+        problem.y = check_class_targets(y, problem.sizes[-1], problem.source, ProblemError)
+        return
     outputs = 1 if problem.kind == "neuron" else problem.sizes[-1]
     y = y.reshape(len(x), outputs) if y.size == len(x) * outputs else y
     if y.shape != (len(x), outputs):
         read.fail("[data] y", f"expected {len(x)} target(s) of size {outputs}, got shape {np.shape(data['y'])}")
     problem.y = y
+
+
+def check_class_targets(y: np.ndarray, classes: int, source: str, error=ProblemError,
+                        key: str = "[data] y") -> np.ndarray:
+    """Class indices 0…classes−1, one per sample (as PyTorch numbers them)."""
+    labels = np.asarray(y, dtype=float).reshape(-1)
+    bad = [v for v in labels if v != int(v) or not 0 <= v < classes]
+    if bad:
+        raise error(f"{source}: {key}: cross-entropy needs class indices 0 to {classes - 1} (classes are "
+                    f"numbered from 0, as in PyTorch), got {bad[0]:g}")
+    return labels
+
+
+def retarget(problem: Problem, target: float | None, loss: str | None) -> Problem:
+    """The problem with another target (``--target``) or loss (``--loss``): one sample only, checked as a
+    problem file's would be (a class index for cross-entropy). A reference text's numbers no longer apply."""
+    import dataclasses
+
+    if target is None and loss is None:
+        return problem
+    where = problem.source
+    if problem.is_dataset or problem.kind == "expression" and len(problem.inputs or ()) > 1:
+        raise ProblemError(f"{where}: --target and --loss apply to one sample; {where} is a data set "
+                           "(copy the problem file and edit its [data] y instead)")
+    loss = loss or problem.loss
+    if (loss == "cross_entropy") != (problem.output == "softmax"):
+        raise ProblemError(f"{where}: --loss {loss}: a softmax output and the cross-entropy loss go together "
+                           f"(this model's output is {problem.output or problem.activation})")
+    y = problem.y
+    if target is not None:
+        if loss == "cross_entropy":
+            y = check_class_targets(np.array([target]), problem.sizes[-1], where, key="--target")
+        elif problem.kind == "expression":
+            y = np.array([float(target)])
+        else:
+            outputs = 1 if problem.kind == "neuron" else problem.sizes[-1]
+            y = np.full((1, outputs), float(target))
+    if y is None and loss != "none":
+        raise ProblemError(f"{where}: --loss {loss} needs a target (--target)")
+    return dataclasses.replace(problem, y=y, loss=loss, reference={})
 
 
 def load_problem(path) -> Problem:
@@ -427,9 +480,13 @@ def expression_problem(expression: str, values: Mapping[str, float], *, target: 
     with w, b or θ (weights and biases); the other names are inputs.
     """
     try:
-        parsed = parse(expression, EXPRESSION_FUNCTIONS)
+        parsed = parse_program(expression, EXPRESSION_FUNCTIONS)
     except FormulaSyntaxError as error:
         raise ProblemError(f"expression: {error}") from None
+    if loss == "cross_entropy":
+        raise ProblemError("expression: --loss cross_entropy needs a softmax over several classes, which an "
+                           "expression (one number) has not: write a problem file with kind = \"mlp\", "
+                           "output = \"softmax\" (see `chainrule explain softmax`)")
     names = parsed.names()
     missing = names - set(values)
     if missing:
