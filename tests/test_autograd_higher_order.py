@@ -36,7 +36,15 @@ def _first_gradient(rule, arrays, attrs, wanted, weight, create_graph):
     return tensors, grads
 
 
-@pytest.mark.parametrize("name", sorted(RULES))
+#: Rules whose VJP is not yet written in the namespace-neutral style (np.tensordot, np.pad, np.add.at
+#: into a buffer): create_graph through them raises a TypeError naming the numpy function.
+NOT_YET_SECOND_ORDER = {"conv2d", "max_pool2d", "avg_pool2d"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(raises=TypeError, strict=True, reason="VJP not namespace-neutral yet"))
+    if n in NOT_YET_SECOND_ORDER else n for n in sorted(RULES)
+])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # std of one element is NaN, in torch too
 def test_every_rule_has_a_second_derivative(name, shape):

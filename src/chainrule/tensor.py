@@ -548,6 +548,11 @@ class Tensor(TensorOps):
         return _autograd.grad_fn_of(self)
 
     @property
+    def _retain(self) -> bool:
+        """Whether ``retain_grad()`` was called (read by chainrule.compile)."""
+        return bool(self._flags & _autograd.RETAIN)
+
+    @property
     def _version(self) -> int:
         """How many times this tensor was changed in place."""
         change = getattr(self, "_in_place", None)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..formula import FUNCTIONS, Function
 from ..rules import rule
+from ._calls import call
 from ._sampling import unary
 from .elementwise import sigmoid_array
 
@@ -21,6 +22,7 @@ _erf_elementwise = np.frompyfunc(math.erf, 1, 1)
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def erf(x):
@@ -39,7 +41,8 @@ def _gelu(x):
 
 def _gelu_vjp(g, out, x):
     # d/dx x·Φ(x) = Φ(x) + x·φ(x)
-    return (g * (0.5 * (1 + erf(x / _SQRT_2)) + _INV_SQRT_2PI * x * np.exp(-(x * x) / 2)),)
+    # erf through the rule of its own, so that this gradient can be differentiated again.
+    return (g * (0.5 * (1 + call("erf", x / _SQRT_2)) + _INV_SQRT_2PI * x * np.exp(-(x * x) / 2)),)
 
 
 def _gelu_tanh(x):
@@ -53,7 +56,7 @@ def _gelu_tanh_vjp(g, out, x):
 
 
 def _silu_vjp(g, out, x):
-    s = sigmoid_array(x)
+    s = call("sigmoid", x)
     return (g * (s * (1 + x * (1 - s))),)
 
 
@@ -66,6 +69,9 @@ def _elu_vjp(g, out, x, alpha=1.0):
     return (g * np.where(x > 0, 1, alpha * np.exp(np.minimum(x, 0))),)
 
 
+rule("erf", forward=erf, vjp=lambda g, out, x: (g * _TWO_OVER_SQRT_PI * np.exp(-(x * x)),), inputs=("x",),
+     formulas=("2*exp(-x^2)/sqrt(3.141592653589793)",), sample=unary(-2.0, 2.0), elementwise=True, notation="erf(x)",
+     doc="the error function; a rule so that GELU's gradient can be differentiated again")
 rule("gelu", forward=_gelu, vjp=_gelu_vjp, inputs=("x",),
      formulas=("0.5*(1 + erf(x/sqrt(2))) + 0.3989422804014327*x*exp(-x^2/2)",), sample=unary(-3.0, 3.0),
      elementwise=True, notation="x*0.5*(1 + erf(x/sqrt(2)))", doc="x·Φ(x), Φ the standard normal CDF")
