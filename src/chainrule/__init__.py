@@ -35,7 +35,8 @@ from .functional import (
     where,
 )
 from .gradcheck import GradcheckError, gradcheck
-from .io import CheckpointError, load, save  # noqa: E402
+from .io import CheckpointError, load, onnx, save  # noqa: E402
+from .io.torch_bridge import from_torch, to_torch
 from .rules import RULES
 from .tensor import DEFAULT_DTYPE, Tensor, as_tensor, from_numpy, tensor
 from .train import EarlyStopping, History, TrainingDiverged, evaluate, fit  # noqa: E402
@@ -49,5 +50,5 @@ __all__ = [
     "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum", "permute", "pow", "relu",
     "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack", "sum", "tanh", "transpose", "where",
     "data", "nn", "optim", "explain", "Explanation", "save", "load", "CheckpointError", "fit", "evaluate", "History",
-    "EarlyStopping", "TrainingDiverged",
+    "EarlyStopping", "TrainingDiverged", "onnx", "to_torch", "from_torch",
 ]

@@ -1,4 +1,4 @@
-"""Files: checkpoints (``save``/``load``), ONNX export, the PyTorch bridge, and the safe writer every output goes through.
+"""Files: checkpoints (``save``/``load``), ONNX export, the PyTorch bridge, and the safe writer all writes use.
 
 ``save`` and ``load`` choose the format by the file's extension: ``.safetensors``
 for a state dict that PyTorch and other tools read, anything else for chainrule's
@@ -8,11 +8,11 @@ optimizer, the history).
 
 from pathlib import Path
 
-from . import checkpoint
+from . import checkpoint, onnx
 from .checkpoint import DEFAULT_MAX_BYTES, CheckpointError
 from .writer import UnsafeTarget, check_target, write_bytes, write_file
 
-__all__ = ["save", "load", "CheckpointError", "DEFAULT_MAX_BYTES", "write_file", "write_bytes", "check_target",
+__all__ = ["save", "load", "onnx", "CheckpointError", "DEFAULT_MAX_BYTES", "write_file", "write_bytes", "check_target",
            "UnsafeTarget"]
 
 
