@@ -231,3 +231,12 @@ def test_read_idx_refuses_damaged_files(tmp_path):
             read_idx(tmp_path / name)
     with pytest.raises(IDXError, match="does not exist"):
         read_idx(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("module", ["chainrule.data.datasets", "chainrule.data.loader", "chainrule.data.idx"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

@@ -27,7 +27,17 @@ __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"
 
 
 class Dataset:
-    """Base class of map-style data sets: subclasses define ``__getitem__`` and ``__len__``."""
+    """Base class of map-style data sets: subclasses define ``__getitem__`` and ``__len__``.
+
+    Example:
+        >>> class Squares(Dataset):
+        ...     def __len__(self):
+        ...         return 4
+        ...     def __getitem__(self, i):
+        ...         return i, i * i
+        >>> len(Squares() + Squares()), Squares()[3]
+        (8, (3, 9))
+    """
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
@@ -51,6 +61,12 @@ class TensorDataset(Dataset):
     """Samples ``(tensors[0][i], tensors[1][i], …)``: the i-th row of every tensor, as chainrule tensors.
 
     All tensors need the same first dimension. Rows are views, not copies.
+
+    Example:
+        >>> import numpy as np
+        >>> x, y = TensorDataset(np.eye(3), np.array([0, 1, 2]))[1]
+        >>> x.tolist(), int(y)
+        ([0.0, 1.0, 0.0], 1)
     """
 
     def __init__(self, *tensors):
@@ -78,7 +94,14 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``, in that order."""
+    """The samples of ``dataset`` at ``indices``, in that order.
+
+    Example:
+        >>> import numpy as np
+        >>> part = Subset(TensorDataset(np.arange(5)), [4, 0])
+        >>> len(part), int(part[0][0])
+        (2, 4)
+    """
 
     def __init__(self, dataset, indices: Sequence[int]):
         self.dataset = dataset
@@ -97,7 +120,14 @@ class Subset(Dataset):
 
 
 class ConcatDataset(Dataset):
-    """The samples of several data sets, one after another."""
+    """The samples of several data sets, one after another.
+
+    Example:
+        >>> import numpy as np
+        >>> both = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+        >>> len(both), int(both[3][0])
+        (5, 10)
+    """
 
     def __init__(self, datasets):
         self.datasets = list(datasets)
@@ -140,7 +170,7 @@ def _split_lengths(lengths: Sequence, n: int) -> list[int]:
     return counts
 
 
-def random_split(dataset, lengths: Sequence, generator: SeedLike = None) -> list[Subset]:
+def random_split(dataset: Dataset, lengths: Sequence, generator: SeedLike = None) -> list[Subset]:
     """Split ``dataset`` into random non-overlapping ``Subset``s of the given ``lengths``.
 
     ``lengths`` are sample counts summing to ``len(dataset)``, or fractions
@@ -148,6 +178,12 @@ def random_split(dataset, lengths: Sequence, generator: SeedLike = None) -> list
     the samples left over go one each to the first subsets, as in PyTorch.
     ``generator`` is an int seed or a ``numpy.random.Generator`` for a
     repeatable split.
+
+    Example:
+        >>> import numpy as np
+        >>> train, test = random_split(TensorDataset(np.arange(10)), [0.8, 0.2], generator=0)
+        >>> len(train), len(test), sorted(train.indices + test.indices) == list(range(10))
+        (8, 2, True)
     """
     counts = _split_lengths(lengths, len(dataset))
     order = as_generator(generator).permutation(len(dataset))

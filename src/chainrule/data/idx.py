@@ -6,9 +6,9 @@ big-endian, in C order. ``read_idx`` checks the header against the bytes that
 follow before it builds the array, so a truncated or foreign file raises
 ``IDXError`` instead of giving wrong numbers.
 
->>> images, labels = load_mnist("data/mnist", train=False)    # doctest: +SKIP
->>> images.shape, labels.shape                                  # doctest: +SKIP
-((10000, 28, 28), (10000,))
+Example (with MNIST's files in ``data/mnist``)::
+
+    images, labels = load_mnist("data/mnist", train=False)    # (10000, 28, 28) and (10000,) uint8
 """
 
 from __future__ import annotations
@@ -32,7 +32,12 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 class IDXError(ValueError):
-    """A file is not a well-formed IDX file."""
+    """A file is not a well-formed IDX file.
+
+    Example:
+        >>> issubclass(IDXError, ValueError)
+        True
+    """
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -52,11 +57,18 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
-def read_idx(path) -> np.ndarray:
+def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (gzipped or not: the gzip magic bytes decide) into a numpy array in native byte order.
 
     Unsigned bytes (MNIST's pixels and labels) come back as ``uint8``; the
     other type codes as int8, int16, int32, float32 or float64.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "labels-idx1-ubyte.gz"
+        >>> _ = write_idx(path, np.array([7, 2, 1], dtype=np.uint8))
+        >>> read_idx(path).tolist()
+        [7, 2, 1]
     """
     path = Path(path)
     raw = _read_bytes(path)
@@ -80,8 +92,15 @@ def read_idx(path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def write_idx(path, array) -> Path:
-    """Write ``array`` as an IDX file (gzipped when ``path`` ends in ``.gz``), through the safe writer."""
+def write_idx(path: str | Path, array: np.ndarray) -> Path:
+    """Write ``array`` as an IDX file (gzipped when ``path`` ends in ``.gz``), through the safe writer.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = write_idx(pathlib.Path(tempfile.mkdtemp()) / "x.idx", np.ones((2, 3), np.float32))
+        >>> read_idx(path).shape
+        (2, 3)
+    """
     array = np.asarray(array)
     native = array.dtype.newbyteorder("=")
     if native not in _CODES:
@@ -104,12 +123,21 @@ def _find(folder: Path, stem: str) -> Path:
     raise IDXError(f"load_mnist: {str(folder)!r} has no {stem} (nor {stem}.gz)")
 
 
-def load_mnist(folder, *, train: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def load_mnist(folder: str | Path, *, train: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The images (N, 28, 28) uint8 and labels (N,) uint8 of MNIST-format files in ``folder``.
 
     Looks for ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte`` (or
     ``t10k-…`` for ``train=False``), gzipped or not, as the MNIST,
     Fashion-MNIST and KMNIST downloads name them.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8))
+        >>> _ = write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array([3, 5], np.uint8))
+        >>> images, labels = load_mnist(folder, train=False)
+        >>> images.shape, labels.tolist()
+        ((2, 28, 28), [3, 5])
     """
     folder = Path(folder)
     prefix = "train" if train else "t10k"

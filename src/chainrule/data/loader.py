@@ -20,7 +20,7 @@ from __future__ import annotations
 import collections.abc
 import math
 import numbers
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def _stack(arrays: list, what: str) -> Tensor:
     return _new(np.stack(arrays))
 
 
-def default_collate(batch):
+def default_collate(batch: Sequence) -> object:
     """Stack a list of samples into one batch, as ``torch.utils.data.default_collate`` does.
 
     Tensors and numpy arrays are stacked along a new first axis; Python floats
@@ -47,6 +47,11 @@ def default_collate(batch):
     strings stay a list; dicts are collated key by key, named tuples field by
     field, and tuples and lists position by position (into a list, as PyTorch
     does).
+
+    Example:
+        >>> x, label = default_collate([(1.5, 0), (2.5, 1)])
+        >>> x.tolist(), str(x.dtype), label.tolist()
+        ([1.5, 2.5], 'float64', [0, 1])
     """
     if not batch:
         raise ValueError("default_collate: the batch is empty")
@@ -77,8 +82,14 @@ def default_collate(batch):
                     "numpy arrays, numbers, strings, dicts, tuples or lists (or pass collate_fn=)")
 
 
-def default_convert(sample):
-    """What ``batch_size=None`` yields: numpy arrays turned into tensors, containers converted item by item."""
+def default_convert(sample: object) -> object:
+    """What ``batch_size=None`` yields: numpy arrays turned into tensors, containers converted item by item.
+
+    Example:
+        >>> import numpy as np
+        >>> type(default_convert({"x": np.zeros(2)})["x"]).__name__
+        'Tensor'
+    """
     if isinstance(sample, np.ndarray) and sample.dtype.kind in "biufc":
         return _new(sample)
     if isinstance(sample, collections.abc.Mapping):
@@ -111,6 +122,12 @@ class DataLoader:
     iterable of indices) or ``batch_sampler`` (an iterable of index lists)
     choose the samples instead. ``batch_size=None`` yields samples one by one,
     uncollated.
+
+    Example:
+        >>> import numpy as np
+        >>> loader = DataLoader(TensorDataset(np.arange(5)), batch_size=2, shuffle=True, generator=0)
+        >>> len(loader), sorted(int(i) for (batch,) in loader for i in batch.numpy())
+        (3, [0, 1, 2, 3, 4])
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
