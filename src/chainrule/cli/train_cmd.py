@@ -103,7 +103,7 @@ from .common import CommandError, finite_number, output_errors
 from .train_data import Data, _load_data, _split
 from .train_model import MODE_NAMES, Settings, _class_labels, _make_model, _make_optimizer, _settings, _targets
 from .train_problem import Config, _apply_flags, _locate, _read_toml, _show, _sizes, _test_size
-from .train_report import PLOT_HINT, _accuracy, _draw, _number, _problem_dict, _table
+from .train_report import PLOT_HINT, _accuracy, _draw, _number, _problem_dict, _table, diagnosis
 
 __all__ = ["register", "run"]
 
@@ -181,7 +181,8 @@ class Run:
 def _train(settings: Settings, data: Data, mode: str, initial_state=None, progress: bool = True,
            resumable: dict | None = None) -> Run:
     """Train one model. ``resumable`` (for one run) holds fit's ``checkpoint``, ``checkpoint_every``,
-    ``checkpoint_extra`` and ``resume`` arguments."""
+    ``checkpoint_extra`` and ``resume`` arguments. A run that diverges ends in a CommandError that carries
+    its history up to the bad number (``diverged``), for a comparison to report beside the others."""
     from .. import CheckpointError, TrainingDiverged, evaluate, fit, nn
     from ..train import EarlyStopping
 
@@ -207,7 +208,9 @@ def _train(settings: Settings, data: Data, mode: str, initial_state=None, progre
             test = evaluate(model, loss_fn, data.X_test, y_test) if data.X_test is not None else None
     except TrainingDiverged as error:
         label = f"{mode} mode: " if initial_state is not None else ""
-        raise CommandError(f"{label}{error}", status=1) from None
+        failure = CommandError(f"{label}{error}", status=1)
+        failure.diverged = Run(model, optimizer, error.history, time.perf_counter() - start, None, None)
+        raise failure from None
     except CheckpointError as error:
         raise CommandError(str(error)) from None
     except (ValueError, TypeError) as error:
@@ -297,6 +300,9 @@ def run(args) -> int:
     if result.test is not None:
         rows.append(["test", _number(result.test["loss"]), _accuracy(result.test.get("accuracy"))])
     print(_table(["", "loss", "accuracy"], rows))
+    said = diagnosis(settings.mode, history, settings.lr, settings.batch_size)
+    if said:
+        print(said)
 
     if args.save:
         from .. import save
@@ -371,7 +377,12 @@ def _compare(args, settings: Settings, data: Data) -> int:
     initial = _make_model(settings).state_dict()
     runs = {}
     for mode in MODE_NAMES:
-        runs[mode] = _train(settings, data, mode, initial_state=initial, progress=not args.no_progress)
+        try:
+            runs[mode] = _train(settings, data, mode, initial_state=initial, progress=not args.no_progress)
+        except CommandError as error:
+            if getattr(error, "diverged", None) is None:
+                raise
+            runs[mode] = error.diverged  # a mode that diverges is reported beside the others
     headers = ["mode", "batch size", "updates", "train loss", "train acc"]
     if data.X_test is not None:
         headers += ["test loss", "test acc"]
@@ -379,15 +390,23 @@ def _compare(args, settings: Settings, data: Data) -> int:
     sizes = {"batch": len(data.X_train), "stochastic": 1, "minibatch": settings.batch_size}
     rows = []
     for mode, result in runs.items():
-        row = [mode, str(sizes[mode]), str(len(result.history.step_loss)), _number(result.train["loss"]),
-               _accuracy(result.train.get("accuracy"))]
+        train = result.train or {"loss": None}
+        row = [mode, str(sizes[mode]), str(len(result.history.step_loss)),
+               _number(train["loss"]) if result.train is not None else "diverged", _accuracy(train.get("accuracy"))]
         if result.test is not None:
             row += [_number(result.test["loss"]), _accuracy(result.test.get("accuracy"))]
+        elif data.X_test is not None:
+            row += ["-", "-"]
         row.append(f"{result.seconds:.2f} s")
         rows.append(row)
     limit = "up to " if settings.early_stopping else ""
     print(f"same initial weights, {limit}{settings.epochs} epochs each:")
     print(_table(headers, rows))
+    for mode, result in runs.items():
+        said = diagnosis(mode, result.history, settings.lr, settings.batch_size, result.history.stop_reason
+                         if result.train is None else None)
+        if said:
+            print(said)
     if args.plot:
         from ..plots import plot_history
 

@@ -150,7 +150,8 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
     the seed's names (w, x, z, ŷ, y, L); several samples or an MLP give a
     layer-level graph. Returns the loss and the parameter tensors by name.
     """
-    leaves = {name: tensor(np.asarray(value, dtype=float), requires_grad=True, name=name)
+    # A frozen parameter is given, not learned (requires_grad=False): the derivation shows it as an input.
+    leaves = {name: tensor(np.asarray(value, dtype=float), requires_grad=name not in problem.frozen, name=name)
               for name, value in parameters.items()}
     samples = list(samples)
     if problem.kind == "neuron":

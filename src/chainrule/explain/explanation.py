@@ -84,6 +84,8 @@ class Explanation:
         self.graph = graph or GraphView()
         self.summary = summary or {}
         self.description = description
+        #: What draws the pictures of the explained problem's dynamics (``explain.plots``), if any.
+        self.picture_source = None
 
     # -- access ---------------------------------------------------------------
     def equations(self, kind: str | None = None) -> list[Equation]:

@@ -27,9 +27,12 @@ The TOML format (every key but ``[model]`` has a default)::
     steps = 1                  # gradient-descent steps (epochs, for a data set)
     mode = "batch"             # data sets: batch, stochastic, minibatch or compare
     batch_size = 2             # for minibatch (and compare)
+    frozen = ["b1", "b2"]      # parameters that are never updated (Mazur's biases)
+    derive = "all"             # with steps > 1: derive every step ("all"), the "first" or the "last"
 
     [display]
     precision = 3              # decimals, as the seed rounds
+    detail = "neurons"         # an MLP neuron by neuron (net and out per neuron, one line per weight)
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ __all__ = ["Problem", "ProblemError", "load_problem", "parse_problem", "builtin_
 LOSSES = ("mse", "bce", "bce_with_logits", "l1", "hinge", "none")
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")
 MODES = ("batch", "stochastic", "minibatch", "compare")
+DERIVE = ("all", "first", "last")
+DETAILS = ("auto", "elements", "summary", "neurons")
 #: The functions an expression may call (each is a tensor operation, see ``build``).
 EXPRESSION_FUNCTIONS: dict[str, Function] = {
     name: FUNCTIONS[name]
@@ -61,8 +66,8 @@ _KNOWN = {
     "model": {"kind", "activation", "weights", "bias", "expression", "parameters", "sizes", "output", "seed",
               "biases"},
     "data": {"x", "y", "inputs"},
-    "training": {"loss", "lr", "steps", "mode", "batch_size", "optimizer", "momentum"},
-    "display": {"precision"},
+    "training": {"loss", "lr", "steps", "mode", "batch_size", "optimizer", "momentum", "frozen", "derive"},
+    "display": {"precision", "detail"},
     "reference": {"source", "values"},
 }
 _NAME = re.compile(r"[^\W\d]\w*$")
@@ -105,6 +110,12 @@ class Problem:
     #: ("new ŷ", "sample 2: ∂L2/∂w"): the explanation says where its own numbers differ, and why.
     reference: dict[str, str] = field(default_factory=dict)
     reference_source: str = "the reference"
+    #: Parameters that are given but never updated (``requires_grad=False``), by name.
+    frozen: tuple[str, ...] = ()
+    #: Which of several steps are derived line by line: "all", "first" or "last" (None: by the step count).
+    derive: str | None = None
+    #: How the explanation shows the model: None (by size), "elements", "summary" or "neurons".
+    detail: str | None = None
 
     @property
     def samples(self) -> int:
@@ -210,6 +221,8 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         optimizer=read.choice(training, "optimizer", "[training]", ("sgd", "momentum", "adam"), "sgd"),
         momentum=read.number(training, "momentum", "[training]", 0.9),
         precision=read.integer(display, "precision", "[display]", 3, low=0, high=12),
+        derive=None if "derive" not in training else read.choice(training, "derive", "[training]", DERIVE, None),
+        detail=None if "detail" not in display else read.choice(display, "detail", "[display]", DETAILS, None),
         source=source,
     )
     if problem.kind == "neuron":
@@ -220,6 +233,7 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         _read_mlp(read, model, problem)
     _read_data(read, data_table, problem)
     _read_reference(read, read.table(data, "reference"), problem)
+    problem.frozen = _read_frozen(read, training, problem)
     if problem.mode == "minibatch" and problem.batch_size is None:
         read.fail("[training] batch_size", "minibatch mode needs a batch size")
     if problem.batch_size is not None and problem.samples and problem.batch_size > problem.samples:
@@ -228,10 +242,26 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         read.fail("[training] steps", "more than one step needs a learning rate (lr)")
     if not 0 <= problem.momentum < 1:
         read.fail("[training] momentum", f"must be in [0, 1), got {problem.momentum}")
-    if problem.is_dataset and problem.kind != "mlp" and problem.optimizer != "sgd":
-        read.fail("[training] optimizer", "the batch/stochastic/mini-batch narration uses plain gradient descent "
-                                          "(optimizer = \"sgd\")")
     return problem
+
+
+def _read_frozen(read: _Reader, training, problem: Problem) -> tuple[str, ...]:
+    frozen = training.get("frozen", [])
+    if not isinstance(frozen, list) or not all(isinstance(name, str) for name in frozen):
+        read.fail("[training] frozen", f"expected a list of parameter names, got {frozen!r}")
+    if problem.kind == "mlp":
+        known = [f"{kind}{layer}" for layer in range(1, len(problem.sizes)) for kind in ("W", "b")]
+    elif problem.kind == "neuron":
+        known = (["w"] if problem.weights.size == 1 else [f"w{i + 1}" for i in range(problem.weights.size)]) \
+            + ([] if problem.bias is None else ["b"])
+    else:
+        known = list(problem.parameters)
+    for name in frozen:
+        if name not in known:
+            read.fail("[training] frozen", f"{name!r} is not a parameter of this model ({', '.join(known)})")
+    if frozen and set(frozen) >= set(known):
+        read.fail("[training] frozen", "freezes every parameter, so there is nothing to learn")
+    return tuple(frozen)
 
 
 def _read_reference(read: _Reader, table, problem: Problem) -> None:
