@@ -127,7 +127,8 @@ from .functional import (
     where,
 )
 from .gradcheck import GradcheckError, gradcheck
-from .io import CheckpointError, load, save  # noqa: E402
+from .io import CheckpointError, load, onnx, save  # noqa: E402
+from .io.torch_bridge import from_torch, to_torch
 from .random import default_generator, initial_seed, manual_seed, seed
 from .rules import RULES
 from .tensor import Tensor, as_tensor, from_numpy, tensor
@@ -149,7 +150,7 @@ __all__ = [
     "return_types", "add", "div", "dot", "expm1", "flip", "log1p", "masked_fill", "mul", "mv", "neg", "outer",
     "reciprocal", "rsqrt", "square", "sub", "trace", "ceil", "floor", "round", "sign", "trunc",
     "data", "nn", "optim", "explain", "Explanation", "save", "load", "CheckpointError", "fit", "evaluate", "History",
-    "EarlyStopping", "TrainingDiverged", "compile",
+    "EarlyStopping", "TrainingDiverged", "compile", "onnx", "to_torch", "from_torch",
     # dtypes and devices; PyTorch's aliases (float, int, bool, long, …) are attributes only, so that
     # ``from chainrule import *`` does not hide the builtins.
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "half", "double", "short",

@@ -5,7 +5,10 @@
 * ``mode="stochastic"``: one update per sample, in order (or shuffled when
   asked); each gradient is computed at the weights the previous update left;
 * ``mode="minibatch"``: one update per consecutive chunk of ``batch_size``
-  samples.
+  samples (giving ``batch_size`` alone means this mode).
+
+``fit`` also takes a ``chainrule.data.DataLoader`` in place of ``X, y``: one
+update per batch the loader yields.
 
 On the seed's example 3 one epoch gives w = 0.502740 (batch) and
 w = 0.510201 (stochastic).
@@ -22,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .autograd import no_grad
+from .data import DataLoader
 from .dtypes import get_default_dtype
 from .io import CheckpointError, load, save
 from .nn import Module
@@ -44,7 +48,7 @@ class TrainingDiverged(RuntimeError):
         self.history = history
 
 
-@dataclass
+@dataclass(repr=False)
 class History:
     """What ``fit`` saw: the loss of every step and the mean loss of every epoch, plus metrics."""
 
@@ -68,6 +72,16 @@ class History:
                    epoch_loss=[float(v) for v in data["epoch_loss"]],
                    metrics={k: [float(x) for x in v] for k, v in data["metrics"].items()},
                    stop_reason=data.get("stop_reason"))
+
+    def __repr__(self) -> str:
+        """One line of key numbers (the full record is in the fields; ``to_dict()`` gives it all)."""
+        parts = [f"{self.mode}, {self.epochs} epoch{'s' * (self.epochs != 1)}, {len(self.step_loss)} steps"]
+        if self.epoch_loss:
+            first, last = self.epoch_loss[0], self.epoch_loss[-1]
+            parts.append(f"loss {last:.4g}" if self.epochs == 1 else f"loss {first:.4g} → {last:.4g}")
+        parts += [f"{name} {values[-1]:.4g}" for name, values in self.metrics.items() if values]
+        text = f"History({', '.join(parts)})"
+        return f"{text}\n  stopped: {self.stop_reason}" if self.stop_reason else text
 
     def plot(self, path=None, *, ax=None, label: str | None = None):
         """Loss (and metric) curves with matplotlib; saved to ``path`` when given. Returns the figure."""
@@ -193,25 +207,52 @@ def _is_classification(y: np.ndarray) -> bool:
     return y.size > 0 and np.all(y == np.round(y)) and len(np.unique(y)) <= max(2, int(np.sqrt(y.size)) + 1)
 
 
-def evaluate(model, loss_fn, X, y, *, batch_size: int = 4096) -> dict[str, float]:
-    """Loss (and accuracy, for class labels) on a data set, without recording a graph."""
+def _loader_pairs(loader, dtype, loss_fn):
+    """The (inputs, targets) arrays of each batch a DataLoader yields."""
+    for batch in loader:
+        if not isinstance(batch, (list, tuple)) or len(batch) != 2:
+            kind = f"a {type(batch).__name__}" + (f" of {len(batch)} items" if isinstance(batch, (list, tuple))
+                                                  else "")
+            raise TypeError(f"fit: each batch of the DataLoader must be (inputs, targets), got {kind} (a "
+                            "collate_fn can return that pair)")
+        yield _as_inputs(batch[0], dtype), _as_targets(batch[1], dtype, loss_fn)
+
+
+def _array_pairs(X, y, batch_size: int):
+    for start in range(0, len(X), batch_size):
+        yield X[start:start + batch_size], y[start:start + batch_size]
+
+
+def evaluate(model, loss_fn, X, y=None, *, batch_size: int = 4096) -> dict[str, float]:
+    """Loss (and accuracy, for class labels) on a data set, without recording a graph.
+
+    ``X, y`` are arrays, or ``X`` is a ``DataLoader`` of (inputs, targets) batches and ``y`` is omitted.
+    """
     dtype = _model_dtype(model)
-    X, y = _as_inputs(X, dtype), _as_targets(y, dtype, loss_fn)
-    losses, outputs = [], []
+    if isinstance(X, DataLoader):
+        if y is not None:
+            raise ValueError("evaluate: a DataLoader brings its own targets; do not pass y as well")
+        pairs = _loader_pairs(X, dtype, loss_fn)
+    else:
+        X, y = _as_inputs(X, dtype), _as_targets(y, dtype, loss_fn)
+        pairs = _array_pairs(X, y, batch_size)
+    losses, outputs, targets = [], [], []
     was_training = getattr(model, "training", False)
     if isinstance(model, Module):
         model.eval()
     try:
         with no_grad():
-            for start in range(0, len(X), batch_size):
-                output = model(_new(X[start:start + batch_size]))
-                part = y[start:start + batch_size]
+            for inputs, part in pairs:
+                output = model(_new(inputs))
                 losses.append(loss_fn(output, _new(_aligned(output, part))).item() * len(part))
                 outputs.append(np.asarray(output.data))
+                targets.append(part)
     finally:
         if isinstance(model, Module):
             model.train(was_training)
-    result = {"loss": sum(losses) / max(len(X), 1)}
+    count = sum(len(part) for part in targets)
+    result = {"loss": sum(losses) / max(count, 1)}
+    y = np.concatenate(targets) if targets else np.zeros(0)
     if _is_classification(y):
         result["accuracy"] = accuracy(np.concatenate(outputs), y, loss_fn)
     return result
@@ -228,12 +269,22 @@ def _batches(n: int, mode: str, batch_size: int | None, shuffle: bool, seed, epo
     return [order[start:start + size] for start in range(0, n, size)]
 
 
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (Colab's included), whose stderr is no terminal but shows bars."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__)
+
+
 class _Progress:
-    """A tqdm bar when tqdm is installed and stderr is a terminal; otherwise silent."""
+    """A tqdm bar when tqdm is installed and the output is a terminal or a notebook; otherwise silent.
+
+    ``tqdm.auto`` picks the notebook widget inside Jupyter and the text bar elsewhere.
+    """
 
     def __init__(self, enabled: bool, total: int, initial: int):
         self.bar = None
-        if enabled and sys.stderr.isatty():
+        if enabled and (sys.stderr.isatty() or _in_notebook()):
             try:
                 from tqdm.auto import tqdm
             except ImportError:
@@ -255,9 +306,9 @@ def fit(
     loss_fn: Callable,
     optimizer,
     X,
-    y,
+    y=None,
     *,
-    mode: str = "batch",
+    mode: str | None = None,
     batch_size: int | None = None,
     epochs: int = 1,
     shuffle: bool = False,
@@ -273,7 +324,13 @@ def fit(
     checkpoint_extra: dict | None = None,
     compile: bool = False,  # noqa: A002  (the name users look for; chainrule.compile is the function)
 ) -> History:
-    """Train ``model`` on (X, y) and return its ``History``.
+    """Train ``model`` on (X, y), or on the batches of a ``DataLoader`` given as ``X``; return its ``History``.
+
+    ``mode`` is ``"batch"`` by default, ``"minibatch"`` when ``batch_size`` is
+    given. A DataLoader sets the batches itself (its batch size, shuffling and
+    generator), so it takes no ``y``, ``batch_size``, ``shuffle`` or ``seed``;
+    resuming restores its generator, so a resumed run shuffles as an
+    uninterrupted one.
 
     ``checkpoint`` names a file written (atomically) every ``checkpoint_every``
     epochs and after the last one, with the model, the optimizer, the scheduler
@@ -295,9 +352,14 @@ def fit(
 
     >>> history = fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), X, y, mode="stochastic")
     """
+    loader = X if isinstance(X, DataLoader) else None
+    if loader is not None:
+        mode = _loader_mode(loader, mode, y, batch_size, shuffle, seed)
+    elif mode is None:
+        mode = "batch" if batch_size is None else "minibatch"
     if mode not in MODES:
         raise ValueError(f"fit: mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if mode == "minibatch":
+    if loader is None and mode == "minibatch":
         if batch_size is None or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"fit: minibatch mode needs a positive integer batch_size, got {batch_size!r}")
     elif batch_size is not None and mode == "batch":
@@ -308,12 +370,13 @@ def fit(
             or checkpoint_every < 1:
         raise ValueError(f"fit: checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     dtype = _model_dtype(model)
-    X, y = _as_inputs(X, dtype), _as_targets(y, dtype, loss_fn)
-    if len(X) != len(y):
-        raise ValueError(f"fit: X has {len(X)} samples but y has {len(y)}")
-    if len(X) == 0:
+    if loader is None:
+        X, y = _as_inputs(X, dtype), _as_targets(y, dtype, loss_fn)
+        if len(X) != len(y):
+            raise ValueError(f"fit: X has {len(X)} samples but y has {len(y)}")
+    if len(loader if loader is not None else X) == 0:
         raise ValueError("fit: no training samples")
-    if validation is not None:
+    if validation is not None and not isinstance(validation, DataLoader):
         X_val, y_val = _as_inputs(validation[0], dtype), _as_targets(validation[1], dtype, loss_fn)
 
     history = History(mode=mode)
@@ -323,7 +386,7 @@ def fit(
         if source is None:
             raise ValueError("fit: resume=True needs checkpoint= naming the file to resume from")
         if Path(source).exists():
-            start_epoch = _restore(source, model, optimizer, scheduler, history)
+            start_epoch = _restore(source, model, optimizer, scheduler, history, loader)
             for callback in callbacks:  # callbacks with memory (early stopping) catch up on the past epochs
                 if hasattr(callback, "replay"):
                     callback.replay(history)
@@ -334,7 +397,7 @@ def fit(
         from .compile import compile as compile_step
 
         compiled_step = compile_step(_gradient_step(model, loss_fn, optimizer))
-    classification = metrics and _is_classification(y)
+    classification = metrics and loader is None and _is_classification(y)
     bar = _Progress(progress, epochs, start_epoch)
     progress_state, saved_epochs = None, start_epoch
     if isinstance(model, Module):
@@ -342,8 +405,9 @@ def fit(
     try:
         for epoch in range(start_epoch, epochs):
             step_losses, sizes = [], []
-            for step, index in enumerate(_batches(len(X), mode, batch_size, shuffle, seed, epoch)):
-                inputs, targets = X[index], y[index]
+            pairs = _loader_pairs(loader, dtype, loss_fn) if loader is not None \
+                else ((X[index], y[index]) for index in _batches(len(X), mode, batch_size, shuffle, seed, epoch))
+            for step, (inputs, targets) in enumerate(pairs):
                 if compiled_step is not None:
                     value = compiled_step(_new(inputs), _new(targets)).item()
                 else:
@@ -363,20 +427,27 @@ def fit(
             history.epoch_loss.append(float(np.average(step_losses, weights=sizes)))
             if classification:
                 history.metrics.setdefault("accuracy", []).append(evaluate(model, loss_fn, X, y)["accuracy"])
+            elif metrics and loader is not None:
+                # The training set in order, in a loader of its own: the training loader's generator is not drawn.
+                in_order = DataLoader(loader.dataset, batch_size=loader.batch_size or 1, collate_fn=loader.collate_fn)
+                if "accuracy" in (scores := evaluate(model, loss_fn, in_order)):
+                    history.metrics.setdefault("accuracy", []).append(scores["accuracy"])
             if metrics and validation is not None:
-                for name, value in evaluate(model, loss_fn, X_val, y_val).items():
+                checked = evaluate(model, loss_fn, validation) if isinstance(validation, DataLoader) \
+                    else evaluate(model, loss_fn, X_val, y_val)
+                for name, value in checked.items():
                     history.metrics.setdefault(f"val_{name}", []).append(value)
             if scheduler is not None:
                 scheduler.step()
             if checkpoint is not None:
-                progress_state = _state(model, optimizer, scheduler, history, epoch + 1, checkpoint_extra)
+                progress_state = _state(model, optimizer, scheduler, history, epoch + 1, checkpoint_extra, loader)
                 if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs:
                     save(progress_state, checkpoint)
                     saved_epochs = epoch + 1
             bar.update(history.epoch_loss[-1])
             if any(callback(epoch, history) for callback in callbacks):
                 if checkpoint is not None and saved_epochs < epoch + 1:
-                    save(_state(model, optimizer, scheduler, history, epoch + 1, checkpoint_extra), checkpoint)
+                    save(_state(model, optimizer, scheduler, history, epoch + 1, checkpoint_extra, loader), checkpoint)
                     saved_epochs = epoch + 1
                 break
     except KeyboardInterrupt:
@@ -471,15 +542,34 @@ def _put_back(parameter, value) -> None:
         parameter.data = value.copy() if isinstance(value, np.ndarray) else value
 
 
-def _state(model, optimizer, scheduler, history: History, epochs_done: int, extra: dict | None) -> dict:
+def _loader_mode(loader, mode, y, batch_size, shuffle, seed) -> str:
+    """The seed's name for a loader's updates: batches of one are stochastic, one batch of all is batch mode."""
+    given = [name for name, value in (("y", y), ("batch_size", batch_size), ("seed", seed)) if value is not None]
+    given += ["shuffle"] if shuffle else []
+    if given:
+        raise ValueError(f"fit: a DataLoader sets its own batches; do not pass {', '.join(given)} as well "
+                         "(give them to the DataLoader)")
+    size = loader.batch_size
+    natural = "stochastic" if size == 1 else "batch" if size is not None and size >= len(loader.dataset) \
+        else "minibatch"
+    if mode is not None and mode != natural:
+        raise ValueError(f"fit: a DataLoader with batch_size={size} over {len(loader.dataset)} samples trains in "
+                         f"{natural} mode, not {mode!r}")
+    return natural
+
+
+def _state(model, optimizer, scheduler, history: History, epochs_done: int, extra: dict | None,
+           loader=None) -> dict:
     state = {**(extra or {}), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
              "epochs_done": epochs_done, "history": history.to_dict()}
     if scheduler is not None:
         state["scheduler"] = scheduler.state_dict()
+    if loader is not None:
+        state["loader_generator"] = loader.generator.bit_generator.state
     return state
 
 
-def _restore(path, model, optimizer, scheduler, history: History) -> int:
+def _restore(path, model, optimizer, scheduler, history: History, loader=None) -> int:
     state = load(path)
     needed = ("model", "optimizer", "epochs_done", "history")
     missing = [key for key in needed if not isinstance(state, dict) or key not in state]
@@ -493,6 +583,12 @@ def _restore(path, model, optimizer, scheduler, history: History) -> int:
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and "scheduler" in state:
         scheduler.load_state_dict(state["scheduler"])
+    if loader is not None and "loader_generator" in state:
+        try:
+            loader.generator.bit_generator.state = state["loader_generator"]
+        except (TypeError, ValueError, KeyError):
+            raise CheckpointError(f"fit: {str(path)!r} holds a DataLoader generator state that does not fit this "
+                                  "loader's generator") from None
     try:
         restored = History.from_dict(state["history"])
     except (KeyError, TypeError, ValueError, AttributeError):

@@ -1,4 +1,7 @@
-"""Data for training: CSV loading, train/test splits, standardizing, minibatches and toy data sets.
+"""Data for training: data sets and loaders, CSV and IDX (MNIST) files, splits, standardizing and toy data.
+
+``Dataset``, ``TensorDataset``, ``DataLoader`` and ``random_split`` behave as
+PyTorch's ``torch.utils.data`` ones do (see docs/data.md).
 
 numpy only; randomness always comes from an explicit ``seed`` (an int or a
 ``numpy.random.Generator``). ``load_digits`` and ``load_iris`` need
@@ -15,6 +18,9 @@ Example:
 """
 
 from .batching import batches, shuffled_indices
+from .datasets import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .idx import IDXError, load_mnist, read_idx, write_idx
+from .loader import DataLoader, default_collate, default_convert
 from .real import load_digits, load_iris
 from .split import train_test_split
 from .standardize import Standardizer
@@ -22,6 +28,18 @@ from .tables import CSVError, Table, load_csv
 from .toy import make_circles, make_moons, make_spirals, seed_points, xor
 
 __all__ = [
+    "ConcatDataset",
+    "DataLoader",
+    "Dataset",
+    "IDXError",
+    "Subset",
+    "TensorDataset",
+    "default_collate",
+    "default_convert",
+    "load_mnist",
+    "random_split",
+    "read_idx",
+    "write_idx",
     "CSVError",
     "Standardizer",
     "Table",
