@@ -41,7 +41,6 @@ log = logging.getLogger("chainrule.serve")
 _ASSETS = {
     "app.css": ("chainrule.serve.assets", "app.css", "text/css; charset=utf-8"),
     "app.js": ("chainrule.serve.assets", "app.js", "text/javascript; charset=utf-8"),
-    "page.css": ("chainrule.explain.assets", "page.css", "text/css; charset=utf-8"),
 }
 
 
@@ -59,7 +58,8 @@ class _Api:
 
     def __init__(self):
         self.workers = ThreadPoolExecutor(max_workers=limits.EXPLAIN_WORKERS, thread_name_prefix="chainrule-explain")
-        self.cache: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self.cache: OrderedDict[str, tuple[bytes, str]] = OrderedDict()  # responses, by request
+        self.explanations: OrderedDict = OrderedDict()  # explanations, by request without its format
         self.sessions = Sessions()
 
     # -- helpers ---------------------------------------------------------------------------------------
@@ -126,32 +126,46 @@ class _Api:
 
     async def explain(self, request: Request) -> Response:
         body = await self._json_body(request)
-        key = json.dumps(body, sort_keys=True, ensure_ascii=False)
+        fmt = body.pop("format", None) or "json"
+        if fmt not in FORMATS:
+            raise RequestError(f"format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        key = json.dumps(body, sort_keys=True, ensure_ascii=False) + "\n" + fmt
         if key in self.cache:
             self.cache.move_to_end(key)
             content, media = self.cache[key]
             return Response(content, media_type=media)
-        fmt = body.get("format", "json")
-        if fmt not in FORMATS:
-            raise RequestError(f"format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        explanation = await self._explanation(body)
 
         def work():
-            text, media = render(explanation_for(body), fmt)
+            text, media = render(explanation, fmt)
             return text.encode("utf-8"), media
 
         content, media = await self._off_loop(work)
         self._remember(key, content, media)
         return Response(content, media_type=media)
 
+    async def _explanation(self, body: dict):
+        """The explanation of a request without its format: one explanation serves every format it is shown in."""
+        key = json.dumps(body, sort_keys=True, ensure_ascii=False)
+        if key in self.explanations:
+            self.explanations.move_to_end(key)
+            return self.explanations[key]
+        explanation = await self._off_loop(explanation_for, body)
+        self.explanations[key] = explanation
+        while len(self.explanations) > limits.EXPLAIN_CACHE_ENTRIES // 4:
+            self.explanations.popitem(last=False)
+        return explanation
+
     async def worksheet(self, request: Request) -> Response:
         body = await self._json_body(request)
-        return JSONResponse(await self._off_loop(lambda: worksheet_json(explanation_for(body))))
+        explanation = await self._explanation(body)
+        return JSONResponse(await self._off_loop(worksheet_json, explanation))
 
     async def check(self, request: Request) -> Response:
         body = await self._json_body(request)
         answers = answers_from(body)
-        problem = {k: v for k, v in body.items() if k != "answers"}
-        return JSONResponse(await self._off_loop(lambda: check_json(explanation_for(problem), answers)))
+        explanation = await self._explanation({k: v for k, v in body.items() if k != "answers"})
+        return JSONResponse(await self._off_loop(check_json, explanation, answers))
 
     # -- training ----------------------------------------------------------------------------------------
 
@@ -241,6 +255,7 @@ def create_app(*, host: str = "127.0.0.1", token: str | None = None):
     routes = [
         Route("/", _handled(api.page), methods=["GET"]),
         Route("/assets/{name}", _handled(api.asset), methods=["GET"]),
+        Route("/favicon.ico", lambda request: Response(status_code=204), methods=["GET"]),
         Route("/api/info", _handled(api.info), methods=["GET"]),
         Route("/api/explain", _handled(api.explain), methods=["POST"]),
         Route("/api/worksheet", _handled(api.worksheet), methods=["POST"]),
