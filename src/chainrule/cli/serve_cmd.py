@@ -65,6 +65,15 @@ def url_for(host: str, port: int, token: str | None) -> str:
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
+def token_for(host: str, given: str | None, is_loopback) -> str | None:
+    """The token requests must carry: the one given, or a new one when the host serves a network."""
+    if given is not None:
+        if not given.strip() or any(c.isspace() or c in "&#;=" for c in given):
+            raise CommandError("--token: expected a non-empty token without spaces, '&', '#', ';' or '='")
+        return given
+    return None if is_loopback(host) else secrets.token_urlsafe(24)
+
+
 def run_serve(args) -> int:
     try:
         import uvicorn
@@ -74,9 +83,7 @@ def run_serve(args) -> int:
     except ImportError as error:
         raise CommandError(f"chainrule serve needs the serve extra ({error.name} is missing): "
                            "pip install \"chainrule[serve]\"") from None
-    if args.token is not None and not args.token.strip():
-        raise CommandError("--token: the token is empty")
-    token = args.token or (None if is_loopback(args.host) else secrets.token_urlsafe(24))
+    token = token_for(args.host, args.token, is_loopback)
     sock = _listening_socket(args.host, args.port)
     url = url_for(args.host, sock.getsockname()[1], token)
     print(url, flush=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from contextlib import asynccontextmanager
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from importlib import resources
 
 from starlette.applications import Starlette
@@ -28,7 +28,7 @@ from . import limits
 from .datasets import DATASETS
 from .errors import RequestError
 from .exercises import answers_from, check_json, worksheet_json
-from .explaining import EXPLAIN_FIELDS, FORMATS, explanation_for, render
+from .explaining import FORMATS, explain_fields, explanation_for, render
 from .guard import Guard
 from .sample import explain_sample
 from .training import ACTIVATIONS, LOSSES, MODES, OPTIMIZERS, Sessions, settings_from
@@ -116,7 +116,7 @@ class _Api:
             except ProblemError:
                 continue  # a training problem, for `chainrule train`
         return JSONResponse({
-            "examples": examples, "formats": list(FORMATS), "explain_fields": list(EXPLAIN_FIELDS),
+            "examples": examples, "formats": list(FORMATS), "explain_fields": list(explain_fields()),
             "training": {"datasets": list(DATASETS), "activations": list(ACTIVATIONS), "losses": list(LOSSES),
                          "optimizers": list(OPTIMIZERS), "modes": list(MODES)},
             "limits": {name.lower(): value for name, value in vars(limits).items() if name.isupper()},

@@ -18,15 +18,22 @@ from importlib import resources
 
 import numpy as np
 
-from ..explain import DomainError, Explanation, ProblemError, builtin_names, explain_problem, expression_problem, \
-    load_builtin
+from ..explain import (
+    DomainError,
+    Explanation,
+    ProblemError,
+    builtin_names,
+    explain_problem,
+    expression_problem,
+    load_builtin,
+)
 from ..explain.limits import ExplainTooLarge
 from ..explain.problems import LOSSES, MODES, parse_problem
 from ..formula import FormulaSyntaxError
 from . import fields, limits
 from .errors import RequestError
 
-__all__ = ["explanation_for", "EXPLAIN_FIELDS", "FORMATS", "render"]
+__all__ = ["explanation_for", "explain_fields", "FORMATS", "render"]
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 FORMATS = ("json", "markdown", "html", "text")
@@ -34,7 +41,7 @@ FORMATS = ("json", "markdown", "html", "text")
 _OWN_FIELDS = ("problem", "set", "target", "loss", "lr", "optimizer", "momentum", "steps", "mode", "batch_size",
                "precision", "params", "format")
 #: A line that only TOML writes: a [table] header or a key = value.
-_TOML_LINE = re.compile(r"^\s*(\[[^\]\n]*\]\s*$|[A-Za-z_][\w.-]*\s*=(?!=))", re.MULTILINE)
+_TOML_LINE = re.compile(r"^\s*(\[|[A-Za-z_][\w.-]*\s*=(?!=))", re.MULTILINE)
 
 
 def _passed_through() -> tuple[str, ...]:
@@ -43,12 +50,14 @@ def _passed_through() -> tuple[str, ...]:
     return tuple(p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in _OWN_FIELDS)
 
 
-EXPLAIN_FIELDS = _OWN_FIELDS + _passed_through()
+def explain_fields() -> tuple[str, ...]:
+    """Every field ``POST /api/explain`` reads."""
+    return _OWN_FIELDS + _passed_through()
 
 
 def explanation_for(body: dict) -> Explanation:
     """The explanation a request asks for, or a ``RequestError`` with one line."""
-    fields.refuse_unknown(body, EXPLAIN_FIELDS)
+    fields.refuse_unknown(body, explain_fields())
     text = fields.text(body, "problem", limits.MAX_PROBLEM_CHARS)
     if text is None or not text.strip():
         raise RequestError("problem: missing; give a built-in example (" + ", ".join(_explainable()) + "), an "

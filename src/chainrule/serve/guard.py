@@ -27,6 +27,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
 from . import limits
+from .errors import RequestError
 
 __all__ = ["Guard", "LOOPBACK_NAMES", "TOKEN_COOKIE", "is_loopback"]
 
@@ -57,8 +58,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _too_large() -> RequestError:
+    return RequestError(f"the request body is larger than {limits.MAX_BODY_BYTES:,} bytes", 413)
 
 
 class Guard:
@@ -85,13 +86,12 @@ class Guard:
             return
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limits.MAX_BODY_BYTES):
-            await _respond(send, 413, f"the request body is larger than {limits.MAX_BODY_BYTES:,} bytes")
+            await _respond(send, 413, str(_too_large()))
             return
         await self._guarded(scope, receive, send, headers)
 
     async def _guarded(self, scope, receive, send, headers):
         received = 0
-        started = False
         set_cookie = self._cookie_to_set(scope, headers)
 
         async def counted_receive():
@@ -100,24 +100,18 @@ class Guard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limits.MAX_BODY_BYTES:
-                    raise _BodyTooLarge
+                    raise _too_large()  # the handler reading the body answers 413
             return message
 
         async def headed_send(message):
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 extra = list(SECURITY_HEADERS)
                 if set_cookie:
                     extra.append((b"set-cookie", set_cookie))
                 message = {**message, "headers": list(message.get("headers", [])) + extra}
             await send(message)
 
-        try:
-            await self.app(scope, counted_receive, headed_send)
-        except _BodyTooLarge:
-            if not started:
-                await _respond(send, 413, f"the request body is larger than {limits.MAX_BODY_BYTES:,} bytes")
+        await self.app(scope, counted_receive, headed_send)
 
     # -- the checks --------------------------------------------------------------------------------
 

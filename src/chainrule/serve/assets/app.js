@@ -263,7 +263,7 @@
                 el("option", { value: KIND_TOML }, "A problem file (TOML)…"));
     const request = (state && state.explain) || { problem: "example1" };
     const builtin = info.examples.some((example) => example.name === request.problem);
-    const looksToml = /^\s*(\[[^\]\n]*\]\s*$|[A-Za-z_][\w.-]*\s*=(?!=))/m.test(request.problem || "");
+    const looksToml = /^\s*(\[|[A-Za-z_][\w.-]*\s*=(?!=))/m.test(request.problem || "");
     kind.value = builtin ? request.problem : looksToml ? KIND_TOML : KIND_EXPRESSION;
     if (!builtin) $("problem-text").value = request.problem || "";
     explore.set = { ...(request.set || {}) };
