@@ -97,6 +97,8 @@ def run_serve(args) -> int:
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down first, then passes Ctrl-C on: stopping is what was asked
+        pass
     finally:
         sock.close()
     print("chainrule serve: stopped", file=sys.stderr)
