@@ -383,6 +383,7 @@
     parts.push(state.done ? "finished" : state.paused ? "paused" : "training…");
     $("train-status").textContent = parts.join(" · ");
     $("train-status").dataset.step = state.step;
+    $("train-status").dataset.done = String(state.done);
     $("train-status").dataset.loss = last(play.losses) ?? "";
     showError($("train-error"), state.error ? new Error(state.error) : null);
     $("tr-pause").disabled = state.done;
