@@ -108,6 +108,10 @@ class Session:
         self.loss_fn = nn.BCEWithLogitsLoss() if settings.loss == "bce_with_logits" else nn.MSELoss()
         self.optimizer = _optimizer(settings, self.model.parameters())
         self.extent = _extent(np.concatenate([self.X, self.X_val]))
+        x0, x1, y0, y1 = self.extent
+        xs, ys = np.meshgrid(np.linspace(x0, x1, limits.BOUNDARY_GRID), np.linspace(y1, y0, limits.BOUNDARY_GRID))
+        self._grid = tensor(np.column_stack([xs.ravel(), ys.ravel()]))
+        self._drawn_at = -math.inf
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self.step = 0
@@ -220,18 +224,20 @@ class Session:
         """Copy the weights and draw the boundary, in the training thread, between epochs."""
         layers = [m for m in self.model if isinstance(m, nn.Linear)]
         weights = [(layer.weight.numpy().copy(), layer.bias.numpy().copy()) for layer in layers]
-        boundary = self._boundary()
+        # The boundary is redrawn at most ten times a second (as often as the stream sends it), and at the end.
+        now = time.monotonic()
+        last = self.step >= self.settings.steps or self.allowed <= self.step
+        boundary = self._boundary() if last or now - self._drawn_at >= 0.1 else None
         with self._lock:
-            self._weights, self.boundary = weights, boundary
+            self._weights = weights
+            if boundary is not None:
+                self.boundary, self._drawn_at = boundary, now
 
     def _boundary(self) -> dict:
         """The model's output on a grid over the data: P(class 1) for logits, the output itself for MSE."""
         n = limits.BOUNDARY_GRID
-        x0, x1, y0, y1 = self.extent
-        xs, ys = np.linspace(x0, x1, n), np.linspace(y1, y0, n)
-        grid = np.array([[x, y] for y in ys for x in xs])
         with no_grad():
-            out = self.model(tensor(grid)).numpy().reshape(n, n)
+            out = self.model(self._grid).numpy().reshape(n, n)
         if self.settings.loss == "bce_with_logits":
             out = 1 / (1 + np.exp(-np.clip(out, -50, 50)))
         return {"size": n, "extent": self.extent, "values": np.clip(out, 0, 1).round(3).tolist()}
