@@ -91,7 +91,8 @@ def run_serve(args) -> int:
         print("  (anyone with this link can use the app: it carries the token)", file=sys.stderr, flush=True)
     print("  Ctrl-C stops the server.", file=sys.stderr, flush=True)
     config = uvicorn.Config(create_app(host=args.host, token=token), log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=3, lifespan="on")
+                            timeout_graceful_shutdown=3, lifespan="on",
+                            timeout_keep_alive=30)  # a page idles between edits; keep its connection
     server = uvicorn.Server(config)
     if not args.no_browser:
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
