@@ -176,6 +176,16 @@ def test_a_problem_the_explainer_finds_too_large_is_400(client):
     assert "more than the" in refused(client.post("/api/explain", json=body), 400)  # 64 values at most
 
 
+@pytest.mark.parametrize("problem,words", [
+    ('[model]\nkind = "mlp"\nsizes = [64, 64, 64, 1]\n[data]\nx = [' + ", ".join(["0.5"] * 64) + ']\ny = [1.0]\n'
+     '[training]\nlr = 0.1\nsteps = 10\n', "parameters × 10 step(s)"),
+    ('[model]\nweights = [0.5]\nbias = false\n[data]\nx = [' + ", ".join(["1"] * 201) + ']\ny = ['
+     + ", ".join(["0"] * 201) + ']\n[training]\nlr = 0.1\n', "201 samples"),
+])
+def test_problems_too_big_to_answer_quickly_are_400(client, problem, words):
+    assert words in refused(client.post("/api/explain", json={"problem": problem}), 400)
+
+
 def test_bodies_over_a_mebibyte_are_413(client):
     big = json.dumps({"problem": "example1", "pad": "x" * limits.MAX_BODY_BYTES})
     assert "larger than" in refused(client.post("/api/explain", content=big,
@@ -254,6 +264,14 @@ def test_same_origin_and_cross_site_fetches(client):
     refused(client.get("/api/info", headers={"sec-fetch-site": "cross-site"}), 403)
     refused(client.post("/api/explain", json={"problem": "example1"}, headers={"sec-fetch-site": "cross-site"}), 403)
     assert client.get("/", headers={"sec-fetch-site": "cross-site"}).status_code == 200  # a link to the app
+
+
+def test_websockets_are_refused(client):
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/api/train", headers={"origin": "http://evil.example"}) as socket:
+            socket.receive_text()
 
 
 def test_every_response_forbids_framing_and_sniffing(client):

@@ -65,6 +65,7 @@ def explanation_for(body: dict) -> Explanation:
     options = _explain_options(body)
     try:
         problem = _problem(text.strip(), body)
+        _check_work(problem, options.get("steps"))
         with np.errstate(all="ignore"):
             return explain_problem(problem, **options)
     except (ProblemError, FormulaSyntaxError, ExplainTooLarge, DomainError) as error:
@@ -73,6 +74,27 @@ def explanation_for(body: dict) -> Explanation:
         raise RequestError(_one_line(error)) from None
     except RecursionError:
         raise RequestError("problem: nested too deeply to process") from None
+
+
+def _check_work(problem, steps: int | None) -> None:
+    """Refuse a problem whose explanation would take the server more than a few seconds (``MAX_EXPLAIN_WORK``)."""
+    if problem.kind == "mlp":
+        parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(problem.sizes[:-1], problem.sizes[1:]))
+    elif problem.kind == "neuron":
+        parameters = problem.weights.size + (problem.bias is not None)
+    else:
+        parameters = len(problem.parameters)
+    steps = steps or problem.steps
+    if problem.samples > limits.MAX_EXPLAIN_SAMPLES:
+        raise RequestError(f"problem: the data set has {problem.samples:,} samples, more than the "
+                           f"{limits.MAX_EXPLAIN_SAMPLES} the server narrates; explain fewer")
+    if steps > limits.MAX_EXPLAIN_STEPS:
+        raise RequestError(f"steps: at most {limits.MAX_EXPLAIN_STEPS} here, got {steps}")
+    work = parameters * steps * max(problem.samples, 1)
+    if work > limits.MAX_EXPLAIN_WORK:
+        raise RequestError(f"problem: {parameters:,} parameters × {steps} step(s) × {max(problem.samples, 1):,} "
+                           f"sample(s) is more than the {limits.MAX_EXPLAIN_WORK:,} the server explains; use fewer "
+                           "(or chainrule explain on your own machine)")
 
 
 def render(explanation: Explanation, fmt: str) -> tuple[str, str]:

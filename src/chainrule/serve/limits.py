@@ -16,6 +16,11 @@ MAX_PROBLEM_CHARS = 20_000
 MAX_SET_VALUES = 64
 #: Gradient-descent steps one explanation may take (the command line allows more; a page is read live).
 MAX_EXPLAIN_STEPS = 50
+#: Work in one explanation: parameters × steps × samples (the command line has no such limit; a server must
+#: answer everyone, so a 256-wide network over 50 steps is refused rather than computed for minutes).
+MAX_EXPLAIN_WORK = 50_000
+#: Samples in an explained data set (each is narrated; the command line takes up to 5,000).
+MAX_EXPLAIN_SAMPLES = 200
 #: Seconds one explanation may take before the request is answered 503.
 EXPLAIN_TIMEOUT_S = 10.0
 #: Explanations computed at once (in worker threads, off the event loop); the rest wait their turn.
