@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import explain_cmd, train_cmd
+    from . import explain_cmd, serve_cmd, train_cmd
 
     parser = _Parser(prog="chainrule", description="Backpropagation and gradient descent, number by number.")
     from .. import __version__
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     explain_cmd.register(subparsers)
     train_cmd.register(subparsers)
+    serve_cmd.register(subparsers)
     return parser
 
 
