@@ -104,7 +104,8 @@ class Session:
         self.client = client
         self.X, self.y, self.X_val, self.y_val = make_dataset(settings.dataset, settings.samples, settings.noise,
                                                               settings.seed)
-        self.model = nn.MLP(settings.sizes, settings.activation, seed=settings.seed)
+        # float64, as the data sets and the explainer's derivations of a sample are
+        self.model = nn.MLP(settings.sizes, settings.activation, seed=settings.seed, dtype=np.float64)
         self.loss_fn = nn.BCEWithLogitsLoss() if settings.loss == "bce_with_logits" else nn.MSELoss()
         self.optimizer = _optimizer(settings, self.model.parameters())
         self.extent = _extent(np.concatenate([self.X, self.X_val]))
