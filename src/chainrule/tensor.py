@@ -23,6 +23,7 @@ from . import ops as _ops  # noqa: F401  (fills the rule table)
 from .autograd import GradMode, next_sequence
 from .autograd import backward as _backward
 from .rules import RULES
+from .tensor_ops import TensorOps, keep_flag, max_or_maximum, reduction_axis
 
 __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "DEFAULT_DTYPE"]
 
@@ -166,7 +167,7 @@ def _index_arg(index):
     return index
 
 
-class Tensor:
+class Tensor(TensorOps):
     """A numpy array with a gradient.
 
     >>> w = chainrule.tensor(0.5, requires_grad=True)
@@ -206,13 +207,6 @@ class Tensor:
     @property
     def ndim(self) -> int:
         return np.ndim(self.data)
-
-    @property
-    def size(self) -> int:
-        return int(np.size(self.data))
-
-    def numel(self) -> int:
-        return self.size
 
     @property
     def is_leaf(self) -> bool:
@@ -498,27 +492,33 @@ class Tensor:
     # -- reductions -----------------------------------------------------------------
     def _reduce(self, name, axis, keepdims):
         axis = _normalize_axis(axis, self.ndim, name)
-        if name in ("max", "min") and self.size == 0:
+        if name in ("max", "min") and self.numel() == 0:
             raise ValueError(f"{name}: cannot reduce an empty tensor")
         return _apply(RULES[name], (self,), {"axis": axis, "keepdims": bool(keepdims)})
 
-    def sum(self, axis=None, keepdims: bool = False):
-        return self._reduce("sum", axis, keepdims)
+    # PyTorch's dim/keepdim and numpy's axis/keepdims are both accepted (tensor_ops.reduction_axis).
+    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        return self._reduce("sum", reduction_axis(dim, axis, "sum"), keep_flag(keepdim, keepdims))
 
-    def mean(self, axis=None, keepdims: bool = False):
-        return self._reduce("mean", axis, keepdims)
+    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        return self._reduce("mean", reduction_axis(dim, axis, "mean"), keep_flag(keepdim, keepdims))
 
-    def max(self, axis=None, keepdims: bool = False):
-        return self._reduce("max", axis, keepdims)
+    def max(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """The largest value; ``x.max(dim)`` is PyTorch's ``(values, indices)``; ``x.max(axis=…)`` is
+        numpy's maxima; ``x.max(other_tensor)`` the elementwise maximum."""
+        return max_or_maximum(self, dim, keepdim, axis, keepdims, "max")
 
-    def min(self, axis=None, keepdims: bool = False):
-        return self._reduce("min", axis, keepdims)
+    def min(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """The smallest value, in the same forms as ``max``."""
+        return max_or_maximum(self, dim, keepdim, axis, keepdims, "min")
 
-    def softmax(self, axis: int = -1):
-        return _apply(RULES["softmax"], (self,), {"axis": _normalize_axis(axis, self.ndim, "softmax")})
+    def softmax(self, dim: int = -1, *, axis=None):
+        axis = _normalize_axis(dim if axis is None else axis, self.ndim, "softmax")
+        return _apply(RULES["softmax"], (self,), {"axis": axis})
 
-    def log_softmax(self, axis: int = -1):
-        return _apply(RULES["log_softmax"], (self,), {"axis": _normalize_axis(axis, self.ndim, "log_softmax")})
+    def log_softmax(self, dim: int = -1, *, axis=None):
+        axis = _normalize_axis(dim if axis is None else axis, self.ndim, "log_softmax")
+        return _apply(RULES["log_softmax"], (self,), {"axis": axis})
 
     # -- shape ------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -527,14 +527,11 @@ class Tensor:
             np.empty(self.shape, dtype=bool).reshape(shape)
         except ValueError:
             raise ValueError(
-                f"reshape: cannot reshape a tensor of shape {self.shape} ({self.size} elements) into {shape}"
+                f"reshape: cannot reshape a tensor of shape {self.shape} ({self.numel()} elements) into {shape}"
             ) from None
         return _apply(RULES["reshape"], (self,), {"shape": shape})
 
     view = reshape
-
-    def flatten(self):
-        return self.reshape(-1)
 
     def transpose(self, *axes):
         """``t.transpose()`` reverses the axes; ``t.transpose(0, 1)`` swaps two axes
@@ -622,9 +619,10 @@ def _sequence_arg(tensors: Sequence, op: str) -> tuple[Tensor, ...]:
     return tuple(as_tensor(t) for t in tensors)
 
 
-def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence, axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along an existing axis."""
     tensors = _sequence_arg(tensors, "concatenate")
+    axis = axis if dim is None else dim  # PyTorch's spelling
     first = tensors[0]
     axis = _normalize_axis(axis, first.ndim, "concatenate")
     for t in tensors[1:]:
@@ -635,9 +633,10 @@ def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
     return _apply(RULES["concatenate"], tensors, {"axis": axis})
 
 
-def stack(tensors: Sequence, axis: int = 0) -> Tensor:
+def stack(tensors: Sequence, axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join same-shaped tensors along a new axis."""
     tensors = _sequence_arg(tensors, "stack")
+    axis = axis if dim is None else dim  # PyTorch's spelling
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: all tensors need the same shape, got {tensors[0].shape} and {t.shape}")

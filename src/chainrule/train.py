@@ -148,7 +148,7 @@ def _as_targets(y, dtype, loss_fn=None) -> np.ndarray:
 
 def _aligned(output: Tensor, target: np.ndarray) -> np.ndarray:
     """A target of shape (N,) against outputs of shape (N, 1) is reshaped, not broadcast to (N, N)."""
-    if target.dtype.kind == "f" and target.shape != output.shape and target.size == output.size:
+    if target.dtype.kind == "f" and target.shape != output.shape and target.size == output.numel():
         return target.reshape(output.shape)
     return target
 

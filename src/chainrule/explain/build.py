@@ -71,8 +71,8 @@ def _loss(problem: Problem, prediction: Tensor, target: Tensor | None) -> Tensor
     if kind == "none" or target is None:
         # No target: the output is a function f whose gradient is explained (and, with a learning
         # rate, minimised); over a batch, its mean.
-        output = prediction if prediction.size == 1 else prediction.mean()
-        if output.name is None or output.size == 1:
+        output = prediction if prediction.numel() == 1 else prediction.mean()
+        if output.name is None or output.numel() == 1:
             output.name = "f"
         return output
     if prediction.ndim > 0:  # a batch: per-sample losses, then their mean

@@ -14,11 +14,12 @@ import numpy as np
 from ..functional import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from ..rules import RULES
 from ..tensor import Tensor, _apply, _new, as_tensor
+from ..tensor_ops import one_hot
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cross_entropy", "hinge_loss", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax",
-    "REDUCTIONS",
+    "REDUCTIONS", "one_hot",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")

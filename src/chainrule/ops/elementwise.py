@@ -143,3 +143,60 @@ rule("clip", forward=_clip_forward,
 rule("astype", forward=lambda x, dtype: x.astype(dtype), vjp=lambda g, out, x, dtype: (g.astype(x.dtype),),
      inputs=("x",), formulas=("1",), sample=unary(dtype="float64"), elementwise=True, notation="x",
      doc="a change of dtype; the gradient is cast back to the input's dtype")
+
+
+def _remainder_vjp(g, out, a, b):
+    # a mod b = a − b·⌊a/b⌋, and ⌊a/b⌋ is flat between its jumps.
+    return g, -g * np.floor(a / b)
+
+
+def _sample_remainder(rng, shape):
+    # Keep a/b away from whole numbers, where the remainder jumps.
+    b = uniform(rng, shape[-1:] if shape else shape, 0.5, 2.0) * rng.choice([-1.0, 1.0])
+    ratio = rng.integers(-3, 4, size=shape) + rng.uniform(0.2, 0.8, size=shape)
+    return [ratio * b, b], {}
+
+
+rule("sin", forward=np.sin, vjp=lambda g, out, x: (g * np.cos(x),), inputs=("x",),
+     formulas=("cos(x)",), sample=unary(-3.0, 3.0), elementwise=True, notation="sin(x)")
+rule("cos", forward=np.cos, vjp=lambda g, out, x: (-g * np.sin(x),), inputs=("x",),
+     formulas=("-sin(x)",), sample=unary(-3.0, 3.0), elementwise=True, notation="cos(x)")
+rule("remainder", forward=np.remainder, vjp=_remainder_vjp, inputs=("a", "b"),
+     formulas=("1", "-floor(a/b)"), sample=_sample_remainder, elementwise=True, notation="a - b*floor(a/b)",
+     doc="Python's remainder, with the sign of b (PyTorch's % and torch.remainder)")
+rule("clone", forward=lambda x: x.copy(), vjp=lambda g, out, x: (g,), inputs=("x",), formulas=("1",),
+     sample=unary(), elementwise=True, notation="x", doc="a copy of the values that stays in the graph")
+rule("log1p", forward=np.log1p, vjp=lambda g, out, x: (g / (1 + x),), inputs=("x",),
+     formulas=("1/(1 + x)",), sample=unary(-0.8, 3.0), elementwise=True, notation="log(1 + x)",
+     doc="ln(1 + x), exact for tiny x where log(1 + x) rounds 1 + x")
+rule("expm1", forward=np.expm1, vjp=lambda g, out, x: (g * (out + 1),), inputs=("x",),
+     formulas=("exp(x)",), sample=unary(), elementwise=True, notation="exp(x) - 1",
+     doc="eˣ − 1, exact for tiny x")
+
+
+def _zero_vjp(g, out, x):
+    return (np.zeros_like(g * x),)
+
+
+def _away_from_jumps(jumps_at_halves: bool):
+    """Values at least 0.1 from the jumps (whole numbers, or halves for round), where the derivative is 0."""
+
+    def sample(rng, shape):
+        offset = 0.5 if jumps_at_halves else 0.0
+        whole = rng.integers(-3, 3, size=shape) + offset
+        return [whole + rng.uniform(0.1, 0.9, size=shape)], {}
+
+    return sample
+
+
+# Piecewise-constant functions: their derivative is 0 wherever it exists, and PyTorch gives 0 everywhere
+# (the result still requires grad, so code that mixes them into a loss runs unchanged).
+for _name, _forward, _sample in [
+    ("sign", np.sign, unary(margin=0.1)),
+    ("floor", np.floor, _away_from_jumps(False)),
+    ("ceil", np.ceil, _away_from_jumps(False)),
+    ("trunc", np.trunc, _away_from_jumps(False)),
+    ("round", np.round, _away_from_jumps(True)),
+]:
+    rule(_name, forward=_forward, vjp=_zero_vjp, inputs=("x",), formulas=("0",), sample=_sample, elementwise=True,
+         doc="piecewise constant: derivative 0")

@@ -1,6 +1,8 @@
-"""Matrix products: ``matmul`` (1-D, 2-D and batched, as numpy) and the fused ``linear``."""
+"""Matrix products: ``matmul`` (1-D, 2-D and batched, as numpy), the fused ``linear``, and ``einsum``."""
 
 from __future__ import annotations
+
+import string
 
 import numpy as np
 
@@ -78,3 +80,56 @@ rule("matmul", forward=np.matmul, vjp=_matmul_vjp, inputs=("a", "b"), formulas=(
 rule("linear", forward=_linear, vjp=_linear_vjp, inputs=("x", "W", "b"),
      formulas=("g @ W", "T(g) @ x", "sum(g)"), sample=_sample_linear, notation="x @ T(W) + b", selective=True,
      doc="the fused affine map x·Wᵀ + b of a Linear layer (one Python call instead of three)")
+
+
+def _einsum(*xs, subscripts):
+    return np.einsum(subscripts, *xs)
+
+
+def _einsum_vjp(g, out, *xs, subscripts, needs=None):
+    """The gradient of operand k is itself an einsum: g and the other operands contracted to k's subscripts.
+
+    Two cases need a helper operand. A letter repeated in k (a diagonal, ``ii``) cannot repeat in an
+    output, so its second use is renamed and an identity matrix ties the two names together (the
+    gradient lands on the diagonal only). A letter only k has (summed by the forward, ``ij->i``) gets a
+    vector of ones, so the gradient is copied along it.
+    """
+    inputs, output = subscripts.split("->")
+    operands = inputs.split(",")
+    free = iter(sorted(set(string.ascii_letters) - set(subscripts)))
+    dtype = np.result_type(g)
+    grads = []
+    for k, (x, own) in enumerate(zip(xs, operands)):
+        if needs is not None and not needs[k]:
+            grads.append(None)
+            continue
+        terms = [output] + [s for i, s in enumerate(operands) if i != k]
+        values = [g] + [v for i, v in enumerate(xs) if i != k]
+        target = ""
+        for letter, size in zip(own, np.shape(x)):
+            if letter in target:
+                renamed = next(free)
+                terms.append(letter + renamed)
+                values.append(np.eye(size, dtype=dtype))
+                letter = renamed
+            target += letter
+        for letter, size in zip(own, np.shape(x)):
+            if not any(letter in term for term in terms):
+                terms.append(letter)
+                values.append(np.ones(size, dtype=dtype))
+        grads.append(np.einsum(",".join(terms) + "->" + target, *values))
+    return tuple(grads)
+
+
+_EINSUM_SAMPLES = ("ij,jk->ik", "ii->i", "ij->", "bij,bjk->bik", "i,i->", "ij,j->i", "ii->", "iij->j",
+                   "ij->ji", "i,j->ij", "ijk,k->ij", "ij,ij->ij", "ij,kj,k->i")
+
+
+def _sample_einsum(rng, shape):
+    subscripts = str(rng.choice(_EINSUM_SAMPLES))
+    sizes = {letter: int(rng.integers(1, 4)) for letter in set(subscripts) - set(",->")}
+    operands = subscripts.split("->")[0].split(",")
+    return [uniform(rng, tuple(sizes[letter] for letter in term)) for term in operands], {"subscripts": subscripts}
+rule("einsum", forward=_einsum, vjp=_einsum_vjp, inputs=("x",), formulas=("einsum(g)",), sample=_sample_einsum,
+     variadic=True, selective=True,
+     doc="Einstein summation over explicit subscripts ('ij,jk->ik'); each gradient is an einsum too")
