@@ -28,6 +28,8 @@ The variants:
 * chainrule through ``chainrule.fit(mode="minibatch", batch_size=128,
   metrics=False, progress=False)``, called once per turn; it gathers each
   batch with an index array (a copy) and checks each loss for NaN;
+* chainrule, the same loop with its step wrapped in ``chainrule.compile`` (two tapes: the
+  full batches and the last, shorter one);
 * PyTorch, the same plain loop;
 * the "matmul floor": only the 8 matrix products an epoch needs, in raw numpy
   float32 on the same batches: 3 forward (x·W1ᵀ, h1·W2ᵀ, h2·W3ᵀ) and 5 backward
@@ -133,7 +135,7 @@ def configure_threads(threads: int | None, with_torch: bool) -> str:
 # loss × batch size over them; ``weights()`` reads the parameters back.
 
 
-def make_chainrule(X, y, initial, batch_size, use_fit=False):
+def make_chainrule(X, y, initial, batch_size, use_fit=False, compiled=False):
     import chainrule as cr
     from chainrule import nn, optim
 
@@ -143,16 +145,21 @@ def make_chainrule(X, y, initial, batch_size, use_fit=False):
     loss_fn = nn.CrossEntropyLoss()
     optimizer = optim.SGD(model.parameters(), lr=LR)
 
+    def step(inputs, targets):
+        loss = loss_fn(model(inputs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    run = cr.compile(step) if compiled else step
+
     def loop(lo, hi):
         total = 0.0
         for start in range(lo, hi, batch_size):
             inputs = cr.from_numpy(X[start:min(start + batch_size, hi)])
             targets = y[start:min(start + batch_size, hi)]
-            loss = loss_fn(model(inputs), targets)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(targets)
+            total += run(inputs, targets).item() * len(targets)
         return total
 
     def with_fit(lo, hi):
@@ -169,6 +176,10 @@ def make_chainrule(X, y, initial, batch_size, use_fit=False):
 
 def make_chainrule_fit(X, y, initial, batch_size):
     return make_chainrule(X, y, initial, batch_size, use_fit=True)
+
+
+def make_chainrule_compiled(X, y, initial, batch_size):
+    return make_chainrule(X, y, initial, batch_size, compiled=True)
 
 
 def make_torch(X, y, initial, batch_size):
@@ -221,6 +232,7 @@ def make_floor(X, y, initial, batch_size):
 TIMED = {
     "chainrule (loop)": make_chainrule,
     "chainrule (fit)": make_chainrule_fit,
+    "chainrule (compiled)": make_chainrule_compiled,
     "pytorch": make_torch,
     "matmul floor": make_floor,
 }
@@ -394,7 +406,7 @@ def main():
           "min..max shown)")
     base = seconds["chainrule (loop)"]
     reference = results.get("pytorch")
-    print(f"  {'variant':<18}{'s / epoch':>10}{'min..max':>16}{'÷ chainrule loop':>18}{'mean loss':>12}"
+    print(f"  {'variant':<22}{'s / epoch':>10}{'min..max':>16}{'÷ chainrule loop':>18}{'mean loss':>12}"
           f"{'max|Δθ| vs torch':>18}")
     for name, value in seconds.items():
         loss, weights = results[name]
@@ -404,13 +416,19 @@ def main():
         else:
             dtheta = f"{max_difference(weights, reference[1]):.1e}"
         loss_text = "—" if np.isnan(loss) else f"{loss:.6f}"
-        print(f"  {name:<18}{value:>10.3f}{f'{low:.3f}..{high:.3f}':>16}{value / base:>18.2f}{loss_text:>12}"
+        print(f"  {name:<22}{value:>10.3f}{f'{low:.3f}..{high:.3f}':>16}{value / base:>18.2f}{loss_text:>12}"
               f"{dtheta:>18}")
     if "pytorch" in seconds:
         paired = statistics.median(t / c for t, c in zip(times["pytorch"], times["chainrule (loop)"]))
         print(f"  pytorch / chainrule loop = {seconds['pytorch'] / base:.2f} (median of the per-epoch ratios: "
               f"{paired:.2f}); chainrule loop / pytorch = {base / seconds['pytorch']:.2f} (target: at most 1.2)")
     floor = seconds["matmul floor"]
+    if "chainrule (compiled)" in seconds:
+        compiled = seconds["chainrule (compiled)"]
+        if "pytorch" in seconds:
+            print(f"  chainrule compiled / pytorch = {compiled / seconds['pytorch']:.2f} (below 1: chainrule compiled "
+                  "is faster; target: at most 0.9)")
+        print(f"  chainrule compiled / matmul floor = {compiled / floor:.2f} (target: at most 1.3)")
     flops = 2 * args.samples * (2 * sum(a * b for a, b in zip(SIZES[:-1], SIZES[1:]))
                                 + sum(a * b for a, b in zip(SIZES[1:-1], SIZES[2:])))
     print(f"  matmul floor: {flops / 1e9:.1f} GFLOP per epoch at {flops / floor / 1e9:.0f} GFLOP/s; beyond the floor "

@@ -16,6 +16,11 @@ minutes, so it runs once, after them. With ``--micrograd-steps N`` it runs
 only N steps and its time is scaled by 100/N (the output says so). Each timed run is the 100 steps only: building the
 model and copying the weights in are not timed.
 
+``chainrule-comp`` is the same chainrule loop with its step wrapped in ``chainrule.compile``
+(recorded in the first of the 100 steps, which is timed); ``jax-jit`` is the step under
+``jax.jit`` (compiled before the timing starts). ``--dtype float32`` runs everything but micrograd
+in float32.
+
 The correctness check: given identical float64 starts, the four libraries
 should follow the same trajectory up to rounding, so the report gives each
 one's largest parameter difference from PyTorch after training and its
@@ -72,11 +77,11 @@ def numpy_loss_and_accuracy(X, y, weights):
 # which reads the trained parameters back as [(W, b), ...].
 
 
-def make_chainrule(X, y, initial):
+def make_chainrule(X, y, initial, compiled=False):
     import chainrule as cr
     from chainrule import nn, optim
 
-    model = nn.MLP(list(SIZES), activation="relu")
+    model = nn.MLP(list(SIZES), activation="relu", dtype=X.dtype)
     names = [name for name, _ in model.named_parameters()]
     model.load_state_dict(dict(zip(names, [a for pair in initial for a in pair])))
     params = model.parameters()
@@ -85,16 +90,21 @@ def make_chainrule(X, y, initial):
     loss_fn = nn.HingeLoss()
     optimizer = optim.SGD(params, lr=learning_rate(0))
 
+    def step(inputs, targets):
+        scores = model(inputs)
+        loss = loss_fn(scores, targets) + ALPHA * sum((p * p).sum() for p in params)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    run = cr.compile(step) if compiled else step
+
     def train(steps):
         losses = []
         for k in range(steps):
-            scores = model(inputs)
-            loss = loss_fn(scores, targets) + ALPHA * sum((p * p).sum() for p in params)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.param_groups[0]["lr"] = learning_rate(k)
-            optimizer.step()
-            losses.append(loss.item())
+            optimizer.param_groups[0]["lr"] = learning_rate(k)  # read by the replayed step too
+            losses.append(run(inputs, targets).item())
         return losses
 
     def weights():
@@ -104,11 +114,51 @@ def make_chainrule(X, y, initial):
     return train, weights
 
 
+def make_chainrule_compiled(X, y, initial):
+    return make_chainrule(X, y, initial, compiled=True)
+
+
+def make_jax(X, y, initial):
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", X.dtype == np.float64)
+
+    def objective(params, X, y):
+        h = X
+        for i, (W, b) in enumerate(params):
+            h = h @ W.T + b
+            if i < len(params) - 1:
+                h = jnp.maximum(h, 0.0)
+        data_loss = jnp.mean(jnp.maximum(0.0, 1.0 - y * h[:, 0]))
+        return data_loss + ALPHA * sum(jnp.sum(W * W) + jnp.sum(b * b) for W, b in params)
+
+    @jax.jit
+    def step(params, lr, X, y):
+        loss, grads = jax.value_and_grad(objective)(params, X, y)
+        return loss, [(W - lr * gW, b - lr * gb) for (W, b), (gW, gb) in zip(params, grads)]
+
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+    state = {"params": [(jnp.asarray(W), jnp.asarray(b)) for W, b in initial]}
+    step(state["params"], X.dtype.type(1.0), Xj, yj)[0].block_until_ready()  # compile outside the timing
+
+    def train(steps):
+        losses = []
+        params = state["params"]
+        for k in range(steps):
+            loss, params = step(params, X.dtype.type(learning_rate(k)), Xj, yj)
+            losses.append(float(loss))
+        state["params"] = params
+        return losses
+
+    return train, lambda: [(np.asarray(W), np.asarray(b)) for W, b in state["params"]]
+
+
 def make_torch(X, y, initial):
     import torch
 
     torch.manual_seed(0)
-    model, linears = torch_mlp(SIZES, initial, torch.float64)
+    model, linears = torch_mlp(SIZES, initial, torch.float64 if X.dtype == np.float64 else torch.float32)
     params = list(model.parameters())
     inputs = torch.from_numpy(X)
     targets = torch.from_numpy(y.reshape(-1, 1))
@@ -200,7 +250,9 @@ def make_micrograd(X, y, initial):
 
 LIBRARIES = {
     "chainrule": make_chainrule,
+    "chainrule-comp": make_chainrule_compiled,
     "pytorch": make_torch,
+    "jax-jit": make_jax,
     "hips-autograd": make_autograd,
     "micrograd": make_micrograd,
 }
@@ -232,13 +284,18 @@ def main():
     parser.add_argument("--micrograd-steps", type=int, default=STEPS, metavar="N",
                         help="time only N micrograd steps and scale by 100/N (default: all 100, about 3 minutes)")
     parser.add_argument("--skip-micrograd", action="store_true", help="leave micrograd out")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                        help="the dtype of data and weights (micrograd always computes in Python floats)")
     args = parser.parse_args()
     if not 1 <= args.micrograd_steps <= STEPS:
         parser.error(f"--micrograd-steps must be between 1 and {STEPS}")
 
     X, y, initial = make_problem(args.seed)
+    dtype = np.dtype(args.dtype)
+    X, y = X.astype(dtype), y.astype(dtype)
+    initial = [(W.astype(dtype), b.astype(dtype)) for W, b in initial]
     fast = {}
-    for name in ("chainrule", "pytorch", "hips-autograd"):
+    for name in ("chainrule", "chainrule-comp", "pytorch", "jax-jit", "hips-autograd"):
         try:
             run_once(LIBRARIES[name], X, y, initial, 2)  # import and warm up
         except ImportError as error:
@@ -283,7 +340,7 @@ def main():
                 notes.append("micrograd: one run (not a median)")
 
     print(f"\nTwo moons: 100 samples, MLP {'-'.join(map(str, SIZES))} (ReLU), hinge loss + {ALPHA:g}·Σp², "
-          f"{STEPS} full-batch SGD steps, float64, seed {args.seed}")
+          f"{STEPS} full-batch SGD steps, {args.dtype}, seed {args.seed}")
     print(f"median of {args.repeat} interleaved runs (min..max shown); peer / chainrule above 1 means chainrule is "
           "faster")
     print(f"versions: {versions(['numpy', 'chainrule', 'torch', 'autograd', 'micrograd'])}"
@@ -312,6 +369,11 @@ def main():
     print("  final loss and accuracy: of each library's trained parameters, computed in numpy; max|Δθ|: largest "
           "parameter difference from PyTorch's after training; max|Δloss|: largest difference from PyTorch's loss "
           "over the steps")
+    if "chainrule-comp" in seconds:
+        for peer, target in (("pytorch", 0.35), ("jax-jit", 2.0)):
+            if peer in seconds:
+                print(f"  chainrule compiled / {peer} = {seconds['chainrule-comp'] / seconds[peer]:.2f} "
+                      f"(below 1: chainrule compiled is faster; the target is at most {target:g})")
     for note in notes:
         print(f"  note: {note}")
 

@@ -136,8 +136,8 @@ def test_compare_modes_start_from_the_same_weights(monkeypatch):
     initial = []
     original = train_cmd._train
 
-    def spy(settings, data, mode, initial_state=None, progress=True):
-        run = original(settings, data, mode, initial_state=initial_state, progress=progress)
+    def spy(settings, data, mode, initial_state=None, progress=True, compiled=True):
+        run = original(settings, data, mode, initial_state=initial_state, progress=progress, compiled=compiled)
         initial.append(initial_state)
         return run
 
@@ -282,7 +282,9 @@ def test_a_diverging_run_exits_1_and_keeps_the_saved_model(capsys, xor_toml, tmp
     status, out, err = train(capsys, xor_toml, "--optimizer", "sgd", "--lr", "1e6", "--sizes", "2,16,1",
                              "--activation", "relu", "--save", saved)
     assert status == 1
-    assert_one_line_error(err, "loss became", "epoch", "step", "smaller learning rate")
+    # The model is float32 (the default dtype): a gradient may overflow before the loss does.
+    assert_one_line_error(err, "became", "epoch", "step", "smaller learning rate")
+    assert "loss became" in err or "the gradient of" in err, err
     assert saved.read_bytes() == before
     assert "saved" not in out
 

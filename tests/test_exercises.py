@@ -476,7 +476,9 @@ def test_worksheet_takes_every_problem_flag_explain_takes():
     from chainrule.cli import build_parser
 
     parser = build_parser()
-    only_explain = {"--color", "--format", "-f"}  # how explain shows its output, not what the problem is
+    # How explain shows its output (and its pictures, and which of several steps it writes out), not what the
+    # problem is.
+    only_explain = {"--color", "--format", "-f", "--plot", "--plot-kind", "--derive"}
     assert _options(parser, "explain") - only_explain <= _options(parser, "worksheet")
 
 

@@ -133,8 +133,9 @@ def test_markdown_is_valid_and_its_latex_balanced(name):
 
 
 def test_multi_path_gradient_is_the_sum_of_the_paths():
-    w = cr.tensor(0.5, requires_grad=True, name="w")
-    x = cr.tensor(2.0, name="x")
+    # float64, so the engine's own backward matches the explainer's (always float64) to 1e-12
+    w = cr.tensor(0.5, requires_grad=True, name="w", dtype=cr.float64)
+    x = cr.tensor(2.0, name="x", dtype=cr.float64)
     a = cr.sigmoid(w * x)
     a.name = "a"
     b = cr.tanh(w)
@@ -352,7 +353,8 @@ def test_problem_loader_fuzz_gives_a_problem_or_a_clear_error(data):
 def test_update_narration_uses_chainrules_optimizers(optimizer, capsys):
     assert main(["explain", "example2", "--optimizer", optimizer, "--steps", "3", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    params = {n: cr.tensor(v, requires_grad=True) for n, v in (("w1", 0.5), ("w2", -0.5), ("b", 0.0))}
+    # float64, as the explainer computes whatever the default dtype
+    params = {n: cr.tensor(v, requires_grad=True, dtype=cr.float64) for n, v in (("w1", 0.5), ("w2", -0.5), ("b", 0.0))}
     make = {"sgd": lambda p: cr.optim.SGD(p, lr=0.1), "momentum": lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9),
             "adam": lambda p: cr.optim.Adam(p, lr=0.1)}[optimizer]
     opt = make(list(params.values()))
@@ -431,6 +433,10 @@ def test_every_activation_and_loss_explains(kind, samples):
                      if kind == "neuron" else
                      {"kind": "mlp", "sizes": [2, 3, 1], "activation": activation, "output": output, "seed": 1})
             targets = [1.0, 0.0, 1.0][:samples]
+            if loss == "cross_entropy":  # a classifier: a softmax over two classes, class indices as targets
+                if kind == "neuron":
+                    continue
+                model.update(sizes=[2, 3, 2], output="softmax")
             problem = parse_problem({"model": model, "data": {"x": x, "y": targets},
                                      "training": {"loss": loss, "lr": 0.1}}, "grid")
             explanation = explain_problem(problem)

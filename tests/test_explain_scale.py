@@ -169,7 +169,7 @@ def test_a_name_too_long_for_a_file_is_one_line(capsys):
 
 
 def test_a_500_op_chain_explains_and_renders_with_the_engine_gradient():
-    w = cr.tensor(0.5, requires_grad=True, name="w")
+    w = cr.tensor(0.5, requires_grad=True, name="w", dtype=cr.float64)  # the explainer's own precision
     v = w * 1.0
     for _ in range(250):
         v = cr.tanh(v) * 1.01
@@ -184,7 +184,7 @@ def test_a_500_op_chain_explains_and_renders_with_the_engine_gradient():
 
 
 def test_one_parameter_used_300_times_is_one_local_derivative():
-    w = cr.tensor(0.5, requires_grad=True, name="w")
+    w = cr.tensor(0.5, requires_grad=True, name="w", dtype=cr.float64)  # the explainer's own precision
     total = w * 0.0
     for i in range(1, 300):
         total = total + w * float(i)
@@ -209,7 +209,7 @@ def _neuron_problem(samples, mode):
 def _sample_gradient(problem, weights, index):
     """The engine's gradient of one sample's loss at ``weights`` (w1, w2, b), recorded independently."""
     w = cr.tensor(np.array(weights[:2]), requires_grad=True)
-    b = cr.tensor(weights[2], requires_grad=True)
+    b = cr.tensor(weights[2], requires_grad=True, dtype=cr.float64)  # the explainer computes in float64
     x = cr.tensor(problem.x[index])
     loss = (cr.sigmoid((w * x).sum() + b) - float(problem.y[index, 0])) ** 2
     loss.backward()
@@ -295,7 +295,7 @@ def test_a_graph_larger_than_the_limit_is_refused_in_one_line(capsys):
 
 
 def test_a_value_with_many_consumers_sums_every_one_of_them():
-    w = cr.tensor(0.5, requires_grad=True, name="w")
+    w = cr.tensor(0.5, requires_grad=True, name="w", dtype=cr.float64)  # the explainer's own precision
     total = cr.tanh(w * 0.1)
     for i in range(2, 8):  # seven uses of w, each through its own tanh: more paths than the chain rule lists
         total = total + cr.tanh(w * (0.1 * i))

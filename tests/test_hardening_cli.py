@@ -62,10 +62,13 @@ def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(capsys, mo
 
 
 def test_expression_flags_on_a_builtin_are_refused(capsys):
-    for flags in (["--set", "w=3"], ["--target", "5"], ["--params", "w"], ["--loss", "mse"]):
+    for flags in (["--set", "w=3"], ["--params", "w"]):
         status, _, err = run_cli(capsys, "explain", "example1", *flags)
         assert status == 2, flags
         one_line(err, flags[0], "example1")
+    # --target and --loss change a one-sample problem's target and loss (see test_teaching for their checks).
+    status, out, _ = run_cli(capsys, "explain", "example1", "--target", "5", "--loss", "mse")
+    assert status == 0 and "y = 5.0   (target)" in out
     status, out, _ = run_cli(capsys, "explain", "example1", "--lr", "0.2")
     assert status == 0 and out
 

@@ -16,7 +16,7 @@ class SqrtAtZero(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.scale = nn.Parameter(np.zeros(1))
+        self.scale = nn.Parameter([0.0])  # the default dtype, like the Linear layer
         self.linear = nn.Linear(2, 1, seed=0)
 
     def forward(self, x):

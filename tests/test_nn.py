@@ -64,7 +64,7 @@ def test_train_eval_and_zero_grad():
     assert not any(module.training for _, module in model.named_modules())
     model.train()
     assert all(module.training for _, module in model.named_modules())
-    model(cr.tensor(np.ones((4, 2)))).sum().backward()
+    model(cr.tensor(np.ones((4, 2), dtype=np.float32))).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
@@ -76,11 +76,17 @@ def test_train_eval_and_zero_grad():
 def test_linear_shapes():
     layer = nn.Linear(3, 2, seed=0)
     assert layer.weight.shape == (2, 3) and layer.bias.shape == (2,)
-    assert layer(cr.tensor(np.ones((5, 3)))).shape == (5, 2)
-    assert layer(cr.tensor(np.ones(3))).shape == (2,)
+    assert layer.weight.dtype == cr.float32 and layer.bias.dtype == cr.float32  # the default dtype, as in PyTorch
+    assert layer(cr.tensor(np.ones((5, 3), dtype=np.float32))).shape == (5, 2)
+    assert layer(cr.tensor([1.0, 1.0, 1.0])).shape == (2,)
     assert nn.Linear(3, 2, bias=False, seed=0).bias is None
-    x = np.arange(6.0).reshape(2, 3)
-    np.testing.assert_allclose(layer(cr.tensor(x)).numpy(), x @ layer.weight.numpy().T + layer.bias.numpy())
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(layer(cr.tensor(x)).numpy(), x @ layer.weight.numpy().T + layer.bias.numpy(),
+                               rtol=1e-6)
+    exact = nn.Linear(3, 2, seed=0, dtype=cr.float64)
+    assert exact.weight.dtype == cr.float64
+    np.testing.assert_allclose(exact(cr.tensor(x.astype(np.float64))).numpy(),
+                               x @ exact.weight.numpy().T + exact.bias.numpy(), rtol=1e-15)
     with pytest.raises(ValueError, match="in_features"):
         nn.Linear(0, 2)
 
@@ -110,11 +116,11 @@ def test_sequential_and_mlp_structure():
     assert len(model) == 5 and isinstance(model[0], nn.Linear) and model[4].out_features == 1
     assert model.num_parameters() == (2 * 16 + 16) + (16 * 16 + 16) + (16 + 1)
     assert model.sizes == (2, 16, 16, 1)
-    assert model(cr.tensor(np.zeros((7, 2)))).shape == (7, 1)
+    assert model(cr.tensor(np.zeros((7, 2), dtype=np.float32))).shape == (7, 1)
 
     with_output = nn.MLP([3, 4, 2], activation="tanh", output_activation="sigmoid", seed=0)
     assert [type(m).__name__ for m in with_output] == ["Linear", "Tanh", "Linear", "Sigmoid"]
-    out = with_output(cr.tensor(np.ones((2, 3)))).numpy()
+    out = with_output(cr.tensor(np.ones((2, 3), dtype=np.float32))).numpy()
     assert np.all((out > 0) & (out < 1))
 
     with pytest.raises(ValueError, match="sizes"):
@@ -143,7 +149,7 @@ def test_neuron_example_2_and_input_checks():
     neuron = nn.Neuron(2, weights=[0.5, -0.5], bias=0.0)
     assert [name for name, _ in neuron.named_parameters()] == ["w", "b"]
     assert neuron(cr.tensor([1.0, 2.0])).item() == pytest.approx(1 / (1 + math.exp(0.5)))
-    assert neuron(cr.tensor(np.ones((4, 2)))).shape == (4,)
+    assert neuron(cr.tensor(np.ones((4, 2), dtype=np.float32))).shape == (4,)
     with pytest.raises(ValueError, match="last dimension 2"):
         neuron(cr.tensor([1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match="expected 2 weights"):
@@ -283,9 +289,9 @@ def test_state_dict_round_trip_copies_values():
     target.load_state_dict(state)
     for (name, a), (_, b) in zip(source.named_parameters(), target.named_parameters()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
-    state["0.weight"][...] = 99.0  # a snapshot: changing it changes neither model
+    state["0.weight"].numpy()[...] = 99.0  # a snapshot: changing it changes neither model
     assert not np.any(source[0].weight.numpy() == 99.0) and not np.any(target[0].weight.numpy() == 99.0)
-    x = cr.tensor(np.ones((3, 2)))
+    x = cr.tensor(np.ones((3, 2), dtype=np.float32))
     np.testing.assert_array_equal(source(x).numpy(), target(x).numpy())
 
 

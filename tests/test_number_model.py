@@ -47,6 +47,8 @@ _CALCULATOR = {"__builtins__": {}, "sig": _sig, "ln": mpmath.log, "tanh": mpmath
 def python_form(text: str) -> str:
     """A printed numeric form as a Python expression: × → *, − → -, 2(…) → 2*(…), x² → x**2, σ → sig."""
     text = text.replace("×", "*").replace("·", "*").replace("−", "-").replace("²", "**2")
+    text = re.sub("[⁰¹²³⁴⁵⁶⁷⁸⁹]+", lambda m: "**" + m.group().translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")),
+                  text)  # a power such as Adam's bias correction 1 − 0.9³
     text = re.sub(r"√\(", "sqrt(", text)
     text = re.sub(r"√([0-9.e-]+)", r"sqrt(\1)", text)
     for symbol, name in _NAMES.items():
@@ -70,7 +72,7 @@ def printed_number(text: str) -> float:
     return float(text.replace("−", "-"))
 
 
-CARRIED_KINDS = {"forward", "loss", "local", "chain", "gradient", "update", "check", "batch"}
+CARRIED_KINDS = {"forward", "loss", "local", "chain", "gradient", "update", "check", "batch", "identity"}
 
 
 def carried_lines(document: dict):

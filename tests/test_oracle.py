@@ -4,7 +4,7 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd import grad
-from autograd.scipy.special import logsumexp
+from autograd.scipy.special import erf, logsumexp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +21,43 @@ def _onehot(labels, classes):
     return (np.arange(classes) == labels[..., None]).astype(float)
 
 
+def _pad(x, padding, value=0.0):
+    """Pad the last two axes by concatenation (differentiable in HIPS autograd)."""
+    (top, bottom), (left, right) = padding
+    n, c, h, w = x.shape
+    x = anp.concatenate([np.full((n, c, top, w), value), x, np.full((n, c, bottom, w), value)], axis=2)
+    h = x.shape[2]
+    return anp.concatenate([np.full((n, c, h, left), value), x, np.full((n, c, h, right), value)], axis=3)
+
+
+def _patches(xp, kernel, stride, dilation):
+    """Every kernel offset's strided slice: a list of (i, j, (N, C, OH, OW)) in row-major order."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    return [(i, j, xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw])
+            for i in range(kh) for j in range(kw)]
+
+
+def _conv2d(x, w, b=None, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1)):
+    out = sum(anp.einsum("nchw,oc->nohw", part, w[:, :, i, j])
+              for i, j, part in _patches(_pad(x, padding), w.shape[2:], stride, dilation))
+    return out if b is None else out + b[:, None, None]
+
+
+def _max_pool2d(x, kernel, stride, padding, dilation):
+    parts = [part for _, _, part in _patches(_pad(x, padding, -np.inf), kernel, stride, dilation)]
+    return anp.max(anp.stack(parts, axis=-1), axis=-1)
+
+
+def _avg_pool2d(x, kernel, stride, padding, count_include_pad, divisor_override):
+    total = sum(part for _, _, part in _patches(_pad(x, padding), kernel, stride, (1, 1)))
+    if divisor_override is not None:
+        return total / divisor_override
+    if count_include_pad:
+        return total / (kernel[0] * kernel[1])
+    inside = np.ones((1, 1) + x.shape[2:])
+    return total / sum(part for _, _, part in _patches(_pad(inside, padding), kernel, stride, (1, 1)))
 def _einsum_without_repeats(*xs, subscripts):
     """einsum with each letter repeated inside one operand (a diagonal) renamed and tied back by an
     identity matrix: HIPS autograd's einsum gradient cannot handle the repeats themselves."""
@@ -119,6 +156,13 @@ ORACLE = {
     "squared_error": lambda a, b: (a - b) ** 2,
     "bce_with_logits": lambda z, y: anp.maximum(z, 0.0) - z * y + anp.log1p(anp.exp(-anp.abs(z))),
     "binary_cross_entropy": lambda p, y: -(y * anp.log(p) + (1 - y) * anp.log(1 - p)),
+    "gelu": lambda x: 0.5 * x * (1 + erf(x / np.sqrt(2.0))),
+    "gelu_tanh": lambda x: 0.5 * x * (1 + anp.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+    "silu": lambda x: x / (1 + anp.exp(-x)),
+    "elu": lambda x, alpha: anp.where(x > 0, x, alpha * (anp.exp(anp.minimum(x, 0.0)) - 1)),
+    "conv2d": _conv2d,
+    "max_pool2d": _max_pool2d,
+    "avg_pool2d": _avg_pool2d,
     "sin": anp.sin,
     "cos": anp.cos,
     "remainder": anp.remainder,

@@ -7,6 +7,10 @@ is −0.58512). Carried rounding can drift by a little more than one unit of the
 last digit, so each seed number is checked to 1.5 units in its last printed
 digit, and the exact values are checked tightly against a pure-Python
 computation of the same formulas.
+
+Each example runs in float32 (the default dtype, PyTorch's) and in float64:
+both give the seed's numbers at the seed's rounding; float64 also matches the
+exact values to 1e-12, float32 to its own precision.
 """
 
 import math
@@ -26,9 +30,20 @@ def sigmoid(z):
     return 1 / (1 + math.exp(-z))
 
 
-def test_example_1_one_weight_sigmoid_neuron():
-    x, y, lr = cr.tensor(1.0), 0.0, 0.1
-    w = cr.tensor(0.5, requires_grad=True)
+# (dtype, how closely it matches exact arithmetic)
+PRECISIONS = {"float32": (None, 1e-6), "float64": (cr.float64, 1e-12)}
+
+
+@pytest.fixture(params=sorted(PRECISIONS))
+def precision(request):
+    """The dtype to ask for (None: the default, float32) and the tolerance it earns."""
+    return PRECISIONS[request.param]
+
+
+def test_example_1_one_weight_sigmoid_neuron(precision):
+    dtype, tol = precision
+    x, y, lr = cr.tensor(1.0, dtype=dtype), 0.0, 0.1
+    w = cr.tensor(0.5, requires_grad=True, dtype=dtype)
 
     z = w * x
     y_hat = cr.sigmoid(z)
@@ -47,7 +62,8 @@ def test_example_1_one_weight_sigmoid_neuron():
     }
     for tensor, (seed, exact) in expected.items():
         assert agrees_with_seed(tensor, seed)
-        assert tensor.item() == pytest.approx(exact, abs=1e-12)
+        assert tensor.item() == pytest.approx(exact, abs=tol)
+        assert tensor.dtype == (dtype or cr.float32)
     assert agrees_with_seed(dloss_dyhat, "1.244")
     assert agrees_with_seed(dyhat_dz, "0.235")
     assert w.grad.item() == pytest.approx(0.2925605, abs=1e-7)
@@ -65,11 +81,12 @@ def test_example_1_one_weight_sigmoid_neuron():
     assert new_loss.item() < loss.item()
 
 
-def test_example_2_two_inputs_and_a_bias():
+def test_example_2_two_inputs_and_a_bias(precision):
+    dtype, tol = precision
     x1, x2, y, lr = 1.0, 2.0, 1.0, 0.1
-    w1 = cr.tensor(0.5, requires_grad=True, name="w1")
-    w2 = cr.tensor(-0.5, requires_grad=True, name="w2")
-    b = cr.tensor(0.0, requires_grad=True, name="b")
+    w1 = cr.tensor(0.5, requires_grad=True, name="w1", dtype=dtype)
+    w2 = cr.tensor(-0.5, requires_grad=True, name="w2", dtype=dtype)
+    b = cr.tensor(0.0, requires_grad=True, name="b", dtype=dtype)
 
     z = w1 * x1 + w2 * x2 + b
     y_hat = cr.sigmoid(z)
@@ -87,7 +104,8 @@ def test_example_2_two_inputs_and_a_bias():
     for parameter, seed in ((w1, "-0.292"), (w2, "-0.584"), (b, "-0.292")):
         assert agrees_with_seed(parameter.grad, seed)
     exact_dz = 2 * (sigmoid(-0.5) - 1) * sigmoid(-0.5) * (1 - sigmoid(-0.5))
-    assert (w1.grad.item(), w2.grad.item(), b.grad.item()) == pytest.approx((exact_dz, 2 * exact_dz, exact_dz))
+    assert (w1.grad.item(), w2.grad.item(), b.grad.item()) == pytest.approx((exact_dz, 2 * exact_dz, exact_dz),
+                                                                           abs=tol)
 
     with cr.no_grad():
         for p in (w1, w2, b):
@@ -108,18 +126,19 @@ def test_example_2_two_inputs_and_a_bias():
 DATA = [(1.0, 0.0), (2.0, 1.0), (3.0, 1.0)]
 
 
-def sample_gradient(w_value, x, y):
-    w = cr.tensor(w_value, requires_grad=True)
+def sample_gradient(w_value, x, y, dtype=None):
+    w = cr.tensor(w_value, requires_grad=True, dtype=dtype)
     loss = (cr.sigmoid(w * x) - y) ** 2
     loss.backward()
     return w.grad.item()
 
 
-def test_example_3_per_sample_gradients_and_batch_update():
-    predictions = [cr.sigmoid(cr.tensor(0.5) * x) for x, _ in DATA]
+def test_example_3_per_sample_gradients_and_batch_update(precision):
+    dtype, tol = precision
+    predictions = [cr.sigmoid(cr.tensor(0.5, dtype=dtype) * x) for x, _ in DATA]
     for prediction, seed in zip(predictions, ("0.622", "0.731", "0.818")):
         assert agrees_with_seed(prediction, seed)
-    gradients = [sample_gradient(0.5, x, y) for x, y in DATA]
+    gradients = [sample_gradient(0.5, x, y, dtype) for x, y in DATA]
     for gradient, seed in zip(gradients, ("0.292", "-0.211", "-0.163")):
         assert agrees_with_seed(gradient, seed)
     batch_gradient = sum(gradients) / 3
@@ -128,20 +147,24 @@ def test_example_3_per_sample_gradients_and_batch_update():
     assert 0.5 - 0.1 * batch_gradient == pytest.approx(0.502740, abs=1e-6)
 
 
-def test_example_3_batch_gradient_is_the_gradient_of_the_mean_loss():
-    w = cr.tensor(0.5, requires_grad=True)
-    xs, ys = cr.tensor([x for x, _ in DATA]), cr.tensor([y for _, y in DATA])
+def test_example_3_batch_gradient_is_the_gradient_of_the_mean_loss(precision):
+    dtype, tol = precision
+    w = cr.tensor(0.5, requires_grad=True, dtype=dtype)
+    xs, ys = cr.tensor([x for x, _ in DATA], dtype=dtype), cr.tensor([y for _, y in DATA], dtype=dtype)
     loss = ((cr.sigmoid(w * xs) - ys) ** 2).mean()
     loss.backward()
-    assert w.grad.item() == pytest.approx(sum(sample_gradient(0.5, x, y) for x, y in DATA) / 3, abs=1e-15)
+    mean_of_samples = sum(sample_gradient(0.5, x, y, dtype) for x, y in DATA) / 3
+    # Float64 agrees to rounding; float32 to its precision (a few units of 1e-8 at this size).
+    assert w.grad.item() == pytest.approx(mean_of_samples, abs=1e-15 if dtype is cr.float64 else 1e-7)
     with cr.no_grad():
         w -= 0.1 * w.grad
     assert agrees_with_seed(w, "0.5028")
     assert w.item() == pytest.approx(0.502740, abs=1e-6)
 
 
-def test_example_3_stochastic_updates_recompute_each_gradient():
-    w = cr.tensor(0.5, requires_grad=True)
+def test_example_3_stochastic_updates_recompute_each_gradient(precision):
+    dtype, _ = precision
+    w = cr.tensor(0.5, requires_grad=True, dtype=dtype)
     path = []
     for x, y in DATA:
         w.grad = None

@@ -20,9 +20,9 @@ def sample_gradient(w, x, y):
     return 2 * (p - y) * p * (1 - p) * x
 
 
-def train_example_3(mode, batch_size=None):
+def train_example_3(mode, batch_size=None, dtype=None):
     X, y = data.seed_points()
-    neuron = nn.Neuron(1, bias=False, weights=[0.5])
+    neuron = nn.Neuron(1, bias=False, weights=[0.5], dtype=dtype)
     history = cr.fit(neuron, nn.MSELoss(), optim.SGD(neuron.parameters(), lr=0.1), X, y, mode=mode,
                      batch_size=batch_size, epochs=1, progress=False)
     return neuron.w.item(), history
@@ -48,8 +48,9 @@ def test_example_3_minibatch_mode_one_epoch_by_hand():
     # Batches of two: {1, 2} averaged at w = 0.5, then {3} alone at the weight that left.
     w = 0.5 - 0.1 * (sample_gradient(0.5, *points[0]) + sample_gradient(0.5, *points[1])) / 2
     w = w - 0.1 * sample_gradient(w, *points[2])
-    got, history = train_example_3("minibatch", batch_size=2)
+    got, history = train_example_3("minibatch", batch_size=2, dtype=cr.float64)
     assert got == pytest.approx(w, abs=1e-12)
+    assert train_example_3("minibatch", batch_size=2)[0] == pytest.approx(w, abs=1e-6)  # float32, the default
     assert len(history.step_loss) == 2
     # A batch as large as the data set is batch mode; batches of one are stochastic mode.
     assert train_example_3("minibatch", batch_size=3)[0] == pytest.approx(0.502740, abs=1e-6)
@@ -137,7 +138,7 @@ def test_early_stopping_stops_when_the_loss_stalls():
 
 def test_nan_loss_raises_naming_epoch_and_step_and_keeps_the_last_checkpoint(tmp_path):
     X, y = data.make_moons(40, noise=0.1, seed=0)
-    model = nn.MLP([2, 8, 1], seed=0)
+    model = nn.MLP([2, 8, 1], seed=0, dtype=cr.float64)  # float64: the loss overflows before any gradient
     checkpoint = tmp_path / "run.npz"
     written = []
 

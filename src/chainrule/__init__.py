@@ -1,8 +1,44 @@
 """chainrule: backpropagation and gradient descent you can see, number by number."""
 
-from . import data, nn, optim  # noqa: E402  (they build on the names above)
+from . import cuda, data, nn, optim, random  # noqa: E402  (they build on the names above)
 from .autograd import enable_grad, is_grad_enabled, no_grad
+from .compile import compile  # noqa: A004  (chainrule.compile, as torch.compile and jax.jit)
+from .devices import device
+from .dtypes import ALIASES as _ALIASES
+from .dtypes import (
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    set_default_dtype,
+    uint8,
+)
 from .explain import Explanation, explain  # noqa: E402
+from .factories import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from .functional import (
     abs,
     add,
@@ -92,15 +128,16 @@ from .functional import (
 )
 from .gradcheck import GradcheckError, gradcheck
 from .io import CheckpointError, load, save  # noqa: E402
+from .random import default_generator, initial_seed, manual_seed, seed
 from .rules import RULES
-from .tensor import DEFAULT_DTYPE, Tensor, as_tensor, from_numpy, tensor
+from .tensor import Tensor, as_tensor, from_numpy, tensor
 from .tensor_ops import Size, return_types
 from .train import EarlyStopping, History, TrainingDiverged, evaluate, fit  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "as_tensor", "from_numpy", "DEFAULT_DTYPE", "no_grad", "enable_grad",
+    "Tensor", "tensor", "as_tensor", "from_numpy", "no_grad", "enable_grad",
     "is_grad_enabled", "gradcheck", "GradcheckError", "RULES",
     "abs", "broadcast_to", "clamp", "clip", "concatenate", "exp", "leaky_relu", "linear", "log",
     "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum", "permute", "pow", "relu",
@@ -111,5 +148,23 @@ __all__ = [
     "return_types", "add", "div", "dot", "expm1", "flip", "log1p", "masked_fill", "mul", "mv", "neg", "outer",
     "reciprocal", "rsqrt", "square", "sub", "trace", "ceil", "floor", "round", "sign", "trunc",
     "data", "nn", "optim", "explain", "Explanation", "save", "load", "CheckpointError", "fit", "evaluate", "History",
-    "EarlyStopping", "TrainingDiverged",
+    "EarlyStopping", "TrainingDiverged", "compile",
+    # dtypes and devices; PyTorch's aliases (float, int, bool, long, …) are attributes only, so that
+    # ``from chainrule import *`` does not hide the builtins.
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "half", "double", "short",
+    "dtype", "get_default_dtype", "set_default_dtype", "promote_types", "device", "cuda",
+    "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand", "randn", "randint", "zeros_like",
+    "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
+    "random", "manual_seed", "seed", "initial_seed", "default_generator",
 ]
+
+# PyTorch's other names: chainrule.float is float32, chainrule.long int64, chainrule.bool bool. They are
+# attributes only (not in __all__), so that ``from chainrule import *`` leaves the builtins alone.
+globals().update(_ALIASES)
+
+
+def __getattr__(name: str):
+    # DEFAULT_DTYPE was a constant (float64); it now follows set_default_dtype.
+    if name == "DEFAULT_DTYPE":
+        return get_default_dtype()
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -40,6 +40,8 @@ __all__ = [
     "Call",
     "FormulaSyntaxError",
     "parse",
+    "parse_program",
+    "Program",
     "fold",
     "children",
     "with_operands",
@@ -241,6 +243,8 @@ FUNCTIONS: dict[str, Function] = {
                  collapse=False),
         Function("onehot", 1, None, "onehot({0})", r"\operatorname{{onehot}}\left({0}\right)", collapse=False),
         Function("softmax", 1, None, "softmax({0})", r"\operatorname{{softmax}}\left({0}\right)", collapse=False),
+        # p[y]: the entry of p for class y (the explainer's classification loss −ln p[y]).
+        Function("pick", 2, None, "{0}[{1}]", r"{0}_{{{1}}}", collapse=False),
     ]
 }
 
@@ -411,6 +415,101 @@ def parse(source: str, functions: Mapping[str, Function] = FUNCTIONS) -> Expr:
     if not isinstance(source, str):
         raise TypeError(f"parse: expected a string, got {type(source).__name__}")
     return _Parser(source, functions).parse()
+
+
+# ---------------------------------------------------------------------------
+# Programs: named subexpressions
+
+_BINDING = re.compile(r"\s*([^\W\d]\w*)\s*=(?!=)")
+
+
+@dataclass(frozen=True)
+class Program:
+    """Statements ``name = expression`` separated by ``;`` or newlines, then the output expression.
+
+    ``h = sigmoid(w1*x + b1); (h - y)^2`` computes h once; later statements use it by name.
+    A lone expression is a program with no bindings.
+    """
+
+    bindings: tuple[tuple[str, Expr], ...]
+    output: Expr
+
+    def names(self) -> set[str]:
+        """The free names (inputs and parameters): every name used, less the ones bound here."""
+        used: set[str] = set(self.output.names())
+        for _, expr in self.bindings:
+            used |= expr.names()
+        return used - {name for name, _ in self.bindings}
+
+    def inline(self) -> Expr:
+        """The output with every bound name replaced by its expression (one expression, shared parts copied)."""
+        known: dict[str, Expr] = {}
+        for name, expr in self.bindings:
+            known[name] = expr.substitute(known)
+        return self.output.substitute(known)
+
+    def to_text(self) -> str:
+        return "; ".join([f"{name} = {expr.to_text()}" for name, expr in self.bindings] + [self.output.to_text()])
+
+
+def _statements(source: str) -> list[tuple[int, str]]:
+    """(offset, text) of each statement: split at ';' and newlines, blank ones dropped."""
+    found, start = [], 0
+    for position, character in enumerate(source + ";"):
+        if character in ";\n":
+            if source[start:position].strip():
+                found.append((start, source[start:position]))
+            start = position + 1
+    return found
+
+
+def parse_program(source: str, functions: Mapping[str, Function] = FUNCTIONS) -> Program:
+    """Parse statements ``name = expression`` and a final expression; columns count from the start of
+    ``source`` (a newline is one column). Never ``eval``: each statement goes through ``parse``'s parser."""
+    if not isinstance(source, str):
+        raise TypeError(f"parse_program: expected a string, got {type(source).__name__}")
+    statements = _statements(source)
+    if not statements:
+        raise FormulaSyntaxError("empty expression", source, 1)
+    bindings: list[tuple[str, Expr]] = []
+    bound: set[str] = set()
+    output: Expr | None = None
+    for number, (offset, text) in enumerate(statements):
+        binding = _BINDING.match(text)
+        name = None
+        body_offset = offset
+        if binding:
+            name = binding.group(1)
+            column = offset + binding.start(1) + 1
+            if name in functions:
+                raise FormulaSyntaxError(f"{name!r} is a function and cannot be a name", source, column)
+            if name in bound:
+                raise FormulaSyntaxError(f"{name!r} is already defined", source, column)
+            body_offset = offset + binding.end()
+            text = text[binding.end():]
+            if not text.strip():
+                raise FormulaSyntaxError(f"nothing after '{name} ='", source, body_offset + 1)
+        try:
+            expr = _Parser(" " * body_offset + text, functions).parse()
+        except FormulaSyntaxError as error:
+            raise FormulaSyntaxError(error.reason, source, error.column) from None
+        last = number == len(statements) - 1
+        if name is not None and name in expr.names():
+            raise FormulaSyntaxError(f"{name!r} is defined in terms of itself", source, offset + binding.start(1) + 1)
+        if name is None and not last:
+            raise FormulaSyntaxError("only the last statement may be a bare expression (write name = …)",
+                                     source, offset + len(text) - len(text.lstrip()) + 1)
+        if name is not None:
+            bindings.append((name, expr))
+            bound.add(name)
+        if last:
+            output = expr if name is None else Var(name)
+    for index, (_, expr) in enumerate(bindings):
+        later = expr.names() & {n for n, _ in bindings[index:]}
+        if later:
+            offset = statements[index][0]
+            raise FormulaSyntaxError(f"{sorted(later)[0]!r} is used before it is defined", source, offset + 1)
+    return Program(tuple(bindings), output)
 
 
 # ---------------------------------------------------------------------------

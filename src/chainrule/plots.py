@@ -32,14 +32,43 @@ def _finish(figure, path):
     return figure
 
 
+#: Beyond this many updates a run's per-update losses are drawn as a band, not as a line through each.
+BAND_FROM = 400
+#: The band's windows: about this many across the run.
+BAND_WINDOWS = 150
+
+
+def _draw_updates(ax, x: np.ndarray, losses: np.ndarray, color: str) -> None:
+    """Each update's loss, so that thousands of them stay readable.
+
+    A few hundred are one thin, light line. More (a stochastic run of 10,000 updates) would fill the chart
+    with colour, so they are summarised over windows of consecutive updates: a light band from the 10th to
+    the 75th percentile (the middle half) and a thin line through the mean of each window.
+    """
+    finite = np.isfinite(losses)
+    x, losses = x[finite], losses[finite]
+    if len(losses) <= BAND_FROM:
+        ax.plot(x, losses, color=color, linewidth=0.5, alpha=0.3, gid="updates")
+        return
+    size = max(len(losses) // BAND_WINDOWS, 2)
+    count = len(losses) // size
+    windows = losses[:count * size].reshape(count, size)
+    centres = x[:count * size].reshape(count, size).mean(axis=1)
+    low, high = np.percentile(windows, [25, 75], axis=1)
+    ax.fill_between(centres, low, high, color=color, alpha=0.1, linewidth=0, gid="updates-band")
+    ax.plot(centres, windows.mean(axis=1), color=color, linewidth=0.6, alpha=0.5, gid="updates-mean")
+
+
 def plot_history(histories: dict, path=None, *, ax=None, log_scale: bool = True):
     """Loss curves for one or more runs on one figure (labels are the dict keys).
 
     Each run's mean loss per epoch is drawn bold, so runs of different modes
-    compare directly; the loss of every update is drawn faintly behind it
-    (step k of an epoch with n updates sits at x = epoch − 1 + k/n). A single
-    sample's loss jumps around far more than an epoch's mean: that noise is
-    the stochastic mode's signature.
+    compare directly; the loss of every update is drawn lightly behind it
+    (step k of an epoch with n updates sits at x = epoch − 1 + k/n): up to a
+    few hundred as a thin line, more as a band (the middle half of each window
+    of consecutive updates) around their mean, so that a stochastic run of
+    10,000 updates stays readable. A single sample's loss jumps around far
+    more than an epoch's mean: that noise is the stochastic mode's signature.
     """
     figure = ax.figure if ax is not None else _new_figure((7, 4.2))
     ax = ax or figure.add_subplot(1, 1, 1)
@@ -49,7 +78,7 @@ def plot_history(histories: dict, path=None, *, ax=None, log_scale: bool = True)
         epochs = max(len(history.epoch_loss), 1)
         per_epoch = max(len(steps) // epochs, 1)
         updates = f"{per_epoch} update{'s' if per_epoch > 1 else ''}/epoch"
-        ax.plot(np.arange(1, len(steps) + 1) / per_epoch, steps, color=color, linewidth=0.6, alpha=0.25)
+        _draw_updates(ax, np.arange(1, len(steps) + 1) / per_epoch, steps, color)
         ax.plot(np.arange(1, len(history.epoch_loss) + 1), history.epoch_loss, color=color, linewidth=2,
                 marker="o" if epochs <= 30 else None, markersize=3, label=f"{label} ({updates})")
         if "accuracy" in history.metrics and len(histories) == 1:
@@ -60,7 +89,7 @@ def plot_history(histories: dict, path=None, *, ax=None, log_scale: bool = True)
             twin.set_ylim(0, 1.05)
             twin.legend(loc="center right")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (bold: mean over the epoch; faint: each update)")
+    ax.set_ylabel("loss (bold: mean over the epoch; light: the updates)")
     means = np.concatenate([np.asarray(h.epoch_loss, dtype=float) for h in histories.values()] or [np.ones(1)])
     means = means[np.isfinite(means)]
     positive = means.size and np.all(means > 0)

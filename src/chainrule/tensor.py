@@ -6,10 +6,11 @@ gradient and recording is on, stores ``(rule, inputs, attrs, sequence)`` on
 the result.
 ``backward()`` hands that graph to ``chainrule.autograd.backward``.
 
-Default dtype: float64. Learners compare chainrule's numbers with numbers
-worked by hand, and gradient checks need the precision. float32 is kept end to
-end when asked for (``dtype="float32"`` or float32 arrays): Python numbers
-mixed into a float32 computation stay float32 (numpy's weak scalars).
+dtypes follow PyTorch (``chainrule.dtypes``): Python floats become the
+default dtype (float32 unless ``set_default_dtype`` changed it), Python ints
+int64, bools bool; numpy arrays keep their dtype. Operations promote as PyTorch
+does, and the matrix products refuse operands of different dtypes, naming both.
+The explainer and gradcheck compute in float64 themselves, whatever the default.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import dtypes as _dtypes
 from . import ops as _ops  # noqa: F401  (fills the rule table)
 from .autograd import GradMode, next_sequence
 from .autograd import backward as _backward
+from .dtypes import get_default_dtype  # noqa: F401  (also read from here by code that predates chainrule.dtypes)
 from .rules import RULES
 from .tensor_ops import TensorOps, keep_flag, max_or_maximum, reduction_axis
 
-__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "DEFAULT_DTYPE"]
+__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy"]
 
-DEFAULT_DTYPE = np.float64
 _EMPTY: dict = {}
 
 _ADD, _SUB, _MUL, _DIV = RULES["add"], RULES["sub"], RULES["mul"], RULES["div"]
@@ -38,29 +40,57 @@ _GETITEM = RULES["getitem"]
 def _to_array(data, dtype=None) -> np.ndarray:
     """Convert user data to an array: numbers, nested lists, arrays, tensors.
 
-    A 0-d value is kept as a numpy scalar (``np.float64``), not a 0-d array:
+    Without ``dtype``, numbers take PyTorch's dtypes: Python floats (and lists
+    holding any) the default dtype, Python ints int64, bools bool; numpy arrays,
+    numpy scalars and tensors keep theirs.
+
+    A 0-d value is kept as a numpy scalar (``np.float32``), not a 0-d array:
     numpy computes on scalars about five times faster, and mixing the two
     kinds is slower still. So ``Tensor.data`` is an ndarray, or a numpy scalar
     when the tensor has no dimensions.
     """
     if isinstance(data, Tensor):
         data = data.data
+    if dtype is not None:
+        dtype = _dtypes.as_dtype(dtype, "tensor")
     try:
         array = np.array(data, dtype=dtype)  # a copy: the caller's array stays the caller's
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"tensor: cannot make a numeric array from {type(data).__name__} ({error})"
         ) from None
-    if dtype is None and array.dtype.kind in "biu":
-        # Integers and booleans become the default float, so that
-        # ``tensor([1, 2], requires_grad=True)`` works as a learner expects.
-        array = array.astype(DEFAULT_DTYPE)
-    elif array.dtype.kind not in "fbiu":
+    if array.dtype.kind not in "fbiu":
         raise TypeError(f"tensor: expected numbers, got an array of dtype {array.dtype}")
+    if dtype is None and array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+        # Python floats are numpy's float64 but PyTorch's default dtype.
+        array = array.astype(_dtypes.get_default_dtype())
     return array[()] if array.ndim == 0 else array
 
 
 _object_new = object.__new__
+_ndarray = np.ndarray
+_FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
+
+#: Set by ``chainrule.compile`` while it records a step: called as ``hook(rule, inputs, attrs, out)``
+#: for every operation, whatever the grad mode. None otherwise (one global read per operation).
+_trace_hook = None
+
+
+class _HostOp:
+    """A non-differentiable step on raw arrays (a comparison, detach) as ``compile`` records it:
+    shaped like a rule, so a tape replays it, with no gradient."""
+
+    __slots__ = ("name", "forward")
+    vjp = None
+    selective = False
+    constant_inputs = frozenset()
+
+    def __init__(self, name, forward):
+        self.name, self.forward = name, forward
+
+
+def _trace_host(name, forward, inputs, out) -> None:
+    _trace_hook(_HostOp(name, forward), inputs, _EMPTY, out)
 
 
 def _new(data, ctx=None, requires_grad=False) -> Tensor:
@@ -90,8 +120,67 @@ def _constant(value, like: Tensor, op: str) -> Tensor:
     raise TypeError(f"{op}: unsupported operand type {type(value).__name__} (expected a Tensor, number or array)")
 
 
+def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
+    """``t`` in ``dtype``; recorded (so the gradient is cast back) when ``t`` needs a gradient."""
+    data = t.data
+    if not isinstance(data, (np.ndarray, np.generic)):  # a Python number from _constant
+        return _new(dtype.type(data))
+    if data.dtype == dtype:
+        return t
+    if t.requires_grad and GradMode.enabled:
+        return _apply(RULES["astype"], (t,), {"dtype": dtype})
+    return _new(data.astype(dtype))
+
+
+def _promote(rule, *tensors: Tensor) -> tuple[Tensor, ...]:
+    """The operands cast to PyTorch's result dtype (``chainrule.dtypes.result_type``); true
+    division of integers gives the default float."""
+    target = _dtypes.result_type(*[t.data for t in tensors])
+    if rule is _DIV and target.kind != "f":
+        target = _dtypes.get_default_dtype()
+    return tuple(_cast(t, target) for t in tensors)
+
+
+def _needs_promotion(rule, a, b) -> bool:
+    """False when numpy's result dtype for raw operands ``a``, ``b`` is already PyTorch's: equal
+    dtypes, or a Python number that numpy treats as weak (anything but a float meeting integers)."""
+    a_dtype, b_dtype = getattr(a, "dtype", None), getattr(b, "dtype", None)
+    if a_dtype is None:
+        a, b, a_dtype, b_dtype = b, a, b_dtype, a_dtype
+    if rule is _DIV and a_dtype.kind != "f":
+        return True
+    if b_dtype is None:
+        return b.__class__ is float and a_dtype.kind != "f"
+    return b_dtype is not a_dtype
+
+
+def _checked_dtypes(rule, inputs: tuple) -> tuple:
+    """Apply the rule's dtype policy (``chainrule.dtypes``): integers to float, refused, or one dtype required."""
+    name = rule.name
+    if name in _dtypes.FLOAT_RESULT:
+        default = _dtypes.get_default_dtype()
+        return tuple(t if t.dtype.kind == "f" else _cast(t, default) for t in inputs)
+    if name in _dtypes.FLOAT_INPUT:
+        dtype = inputs[0].dtype
+        if dtype.kind != "f":
+            raise RuntimeError(
+                f"{name}: needs a floating-point tensor, got {dtype} (convert it first, e.g. with .float())"
+            )
+        return inputs
+    floats = [(rule.input_name(i), t.dtype) for i, t in enumerate(inputs) if i not in rule.constant_inputs]
+    for input_name, dtype in floats[1:]:
+        if dtype != floats[0][1]:
+            raise RuntimeError(
+                f"{name}: expected operands of the same dtype, but {floats[0][0]} is {floats[0][1]} and "
+                f"{input_name} is {dtype}; convert one first (e.g. x.float() or x.to(weight.dtype))"
+            )
+    return inputs
+
+
 def _apply(rule, inputs: tuple, attrs: dict = _EMPTY) -> Tensor:
     """Run ``rule`` forward on ``inputs`` and record it in the graph when needed."""
+    if rule.name in _dtypes.CHECKED:
+        inputs = _checked_dtypes(rule, inputs)
     try:
         out = rule.forward(*[t.data for t in inputs], **attrs)
     except ValueError as error:
@@ -100,8 +189,14 @@ def _apply(rule, inputs: tuple, attrs: dict = _EMPTY) -> Tensor:
     if GradMode.enabled:
         for t in inputs:
             if t.requires_grad:
-                return _new(out, (rule, inputs, attrs, next_sequence()), True)
-    return _new(out)
+                result = _new(out, (rule, inputs, attrs, next_sequence()), True)
+                if _trace_hook is not None:
+                    _trace_hook(rule, inputs, attrs, result)
+                return result
+    result = _new(out)
+    if _trace_hook is not None:
+        _trace_hook(rule, inputs, attrs, result)
+    return result
 
 
 def _binary(rule, a: Tensor, b) -> Tensor:
@@ -109,8 +204,21 @@ def _binary(rule, a: Tensor, b) -> Tensor:
     # hottest path of a scalar network.
     if b.__class__ is not Tensor:
         b = _constant(b, a, rule.name)
+    ad, bd = a.data, b.data
+    # _needs_promotion's quick answers, inlined: operands of one numpy scalar class (0-d tensors) share a
+    # dtype, and a Python float meeting a float tensor keeps its dtype (numpy's weak scalars).
+    cls = ad.__class__
+    if cls is bd.__class__ and (cls is not _ndarray or ad.dtype is bd.dtype):
+        check = rule is _DIV and cls not in _FLOAT_SCALARS and (cls is not _ndarray or ad.dtype.kind != "f")
+    elif bd.__class__ is float:
+        check = cls not in _FLOAT_SCALARS and (cls is not _ndarray or ad.dtype.kind != "f")
+    else:
+        check = True
+    if check and _needs_promotion(rule, ad, bd):
+        a, b = _promote(rule, a, b)
+        ad, bd = a.data, b.data
     try:
-        out = rule.forward(a.data, b.data)
+        out = rule.forward(ad, bd)
     except ValueError:
         raise ValueError(f"{rule.name}: shapes {a.shape} and {b.shape} do not broadcast") from None
     t = _object_new(Tensor)  # _new, inlined
@@ -119,11 +227,19 @@ def _binary(rule, a: Tensor, b) -> Tensor:
         t.requires_grad, t._ctx = True, (rule, (a, b), _EMPTY, next_sequence())
     else:
         t.requires_grad, t._ctx = False, None
+    if _trace_hook is not None:
+        _trace_hook(rule, (a, b), _EMPTY, t)
     return t
 
 
 def _reflected(rule, a: Tensor, b) -> Tensor:
-    return _apply(rule, (_constant(b, a, rule.name), a))
+    b = _constant(b, a, rule.name)
+    ad = a.data
+    if not (b.data.__class__ in (float, int) and (ad.__class__ in _FLOAT_SCALARS or ad.__class__ is _ndarray
+                                                  and ad.dtype.kind == "f")):  # a number and a float: as they are
+        if _needs_promotion(rule, ad, b.data):
+            b, a = _promote(rule, b, a)
+    return _apply(rule, (b, a))
 
 
 def _normalize_axis(axis, ndim: int, op: str):
@@ -218,7 +334,10 @@ class Tensor(TensorOps):
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         if flag and self.dtype.kind != "f":
-            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, got {self.dtype}")
+            raise RuntimeError(
+                f"requires_grad: only tensors of floating point dtype can require gradients, got {self.dtype} "
+                "(write 1.0 rather than 1, or pass dtype=chainrule.float32)"
+            )
         if not self.is_leaf:
             raise RuntimeError("requires_grad_: only leaf tensors can change requires_grad; use .detach() first")
         self.requires_grad = bool(flag)
@@ -250,13 +369,77 @@ class Tensor(TensorOps):
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph."""
-        return _new(self.data)
+        out = _new(self.data)
+        if _trace_hook is not None:
+            _trace_host("detach", lambda a: a, (self,), out)
+        return out
 
     def astype(self, dtype) -> Tensor:
-        dtype = np.dtype(dtype)
+        """The values in ``dtype`` (``self`` when it already has it). A cast to a floating dtype passes
+        gradients back; one to an integer or bool dtype gives a tensor without a graph, as in PyTorch."""
+        dtype = _dtypes.as_dtype(dtype, "astype")
         if dtype == self.dtype:
             return self
+        if dtype.kind != "f":
+            return _new(np.asarray(self.data).astype(dtype)[()])
         return _apply(RULES["astype"], (self,), {"dtype": dtype})
+
+    def to(self, *args, dtype=None, device=None, copy: bool = False, non_blocking: bool = False) -> Tensor:
+        """``t.to(chainrule.float64)``, ``t.to("cpu")``, ``t.to(other)`` (other's dtype), or both:
+        ``t.to("cpu", chainrule.float32)``. The only device is the CPU."""
+        from .devices import as_device, is_device
+
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            as_device(device, "to")
+        result = self if dtype is None else self.astype(dtype)
+        return _apply(RULES["astype"], (result,), {"dtype": result.dtype}) if copy and result is self else result
+
+    def float(self) -> Tensor:
+        return self.astype(_dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(_dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.astype(_dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.astype(_dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.astype(_dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.astype(_dtypes.bool_)
+
+    def type(self, dtype=None):
+        """``t.type(chainrule.float64)`` converts; ``t.type()`` names the type, as PyTorch does."""
+        if dtype is None:
+            return _dtypes.type_name(self.dtype)
+        return self.astype(dtype)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    @property
+    def device(self):
+        from .devices import CPU
+
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cpu(self) -> Tensor:
+        return self
 
     def __float__(self) -> float:
         return float(self.item())
@@ -281,7 +464,7 @@ class Tensor(TensorOps):
     def __repr__(self) -> str:
         body = np.array2string(np.asarray(self.data), separator=", ", prefix="tensor(")
         extras = []
-        if self.dtype != DEFAULT_DTYPE:
+        if self.dtype not in (_dtypes.get_default_dtype(), _dtypes.int64, _dtypes.bool_):  # as PyTorch shows it
             extras.append(f"dtype={self.dtype}")
         if self.requires_grad:
             extras.append("requires_grad=True")
@@ -366,7 +549,10 @@ class Tensor(TensorOps):
 
     def __pow__(self, exponent):
         if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
-            return _apply(_POW_SCALAR, (self,), {"p": exponent})
+            base = self
+            if self.data.dtype.kind != "f" and not isinstance(exponent, numbers.Integral):
+                base = _cast(self, _dtypes.get_default_dtype())  # int ** 0.5 is the default float, as in PyTorch
+            return _apply(_POW_SCALAR, (base,), {"p": exponent})
         return _binary(_POW, self, exponent)
 
     def __rpow__(self, base):
@@ -380,6 +566,10 @@ class Tensor(TensorOps):
         return matmul(_new(np.asarray(other)), self)
 
     def _in_place(self, op, other, symbol):
+        if _trace_hook is not None:
+            from .compile import note_untraceable
+
+            note_untraceable(f"it changes a tensor in place ({symbol})")
         if GradMode.enabled and self.requires_grad:
             raise RuntimeError(
                 f"{symbol}: in-place update of a tensor that requires grad would corrupt its graph; "
@@ -408,7 +598,11 @@ class Tensor(TensorOps):
     # Comparisons give boolean tensors (no gradient), as in PyTorch.
     def _compare(self, other, op):
         value = other.data if isinstance(other, Tensor) else other
-        return _new(np.asarray(op(self.data, value)))
+        out = _new(np.asarray(op(self.data, value)))
+        if _trace_hook is not None:
+            operand = _constant(other, self, op.__name__)
+            _trace_host(op.__name__, lambda a, b: np.asarray(op(a, b)), (self, operand), out)
+        return out
 
     def __lt__(self, other):
         return self._compare(other, np.less)
@@ -574,8 +768,10 @@ class Tensor(TensorOps):
 def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
     """Make a tensor from numbers, nested lists or an array (the data is copied).
 
-    ``dtype`` is anything numpy accepts (``np.float32``, ``"float32"``, …);
-    without it, floats keep their precision and integers become float64.
+    ``dtype`` is ``chainrule.float64``, ``np.float64``, ``"float64"``, …;
+    without it the dtype is PyTorch's: Python floats give the default dtype
+    (float32), Python ints int64, bools bool, and arrays keep theirs.
+    ``requires_grad=True`` needs a floating-point dtype.
     """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
@@ -616,7 +812,7 @@ def _sequence_arg(tensors: Sequence, op: str) -> tuple[Tensor, ...]:
         raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor")
-    return tuple(as_tensor(t) for t in tensors)
+    return _promote(None, *[as_tensor(t) for t in tensors])  # torch.cat promotes: float32 with float64 is float64
 
 
 def concatenate(tensors: Sequence, axis: int = 0, *, dim: int | None = None) -> Tensor:
@@ -646,14 +842,18 @@ def stack(tensors: Sequence, axis: int = 0, *, dim: int | None = None) -> Tensor
 
 def where(condition, a, b) -> Tensor:
     """Elements of ``a`` where ``condition`` holds, else of ``b``; the condition gets no gradient."""
+    # A boolean tensor goes in as it is, so that chainrule.compile can follow it to where it came from.
+    mask = condition if isinstance(condition, Tensor) and np.asarray(condition.data).dtype == bool else None
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else _new(np.asarray(a, dtype=DEFAULT_DTYPE))
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else tensor(a)
     a = a if isinstance(a, Tensor) else _constant(a, like, "where")
     b = b if isinstance(b, Tensor) else _constant(b, like, "where")
+    if _needs_promotion(None, a.data, b.data):
+        a, b = _promote(None, a, b)
     try:
         np.broadcast_shapes(condition.shape, np.shape(a.data), np.shape(b.data))
     except ValueError:
         raise ValueError(
             f"where: shapes {condition.shape}, {np.shape(a.data)} and {np.shape(b.data)} do not broadcast"
         ) from None
-    return _apply(RULES["where"], (_new(condition), a, b))
+    return _apply(RULES["where"], (mask if mask is not None else _new(condition), a, b))

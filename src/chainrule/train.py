@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .autograd import no_grad
+from .dtypes import get_default_dtype
 from .io import CheckpointError, load, save
 from .nn import Module
 from .tensor import Tensor, _new
@@ -118,7 +119,7 @@ class EarlyStopping:
 
 def _model_dtype(model) -> np.dtype:
     parameters = model.parameters() if isinstance(model, Module) else []
-    return parameters[0].dtype if parameters else np.dtype(np.float64)
+    return parameters[0].dtype if parameters else get_default_dtype()
 
 
 def _as_inputs(X, dtype) -> np.ndarray:
@@ -156,6 +157,23 @@ def _aligned(output: Tensor, target: np.ndarray) -> np.ndarray:
 def _loss_on(model, loss_fn, X: np.ndarray, y: np.ndarray) -> Tensor:
     output = model(_new(X))
     return loss_fn(output, _new(_aligned(output, y)))
+
+
+def _gradient_step(model, loss_fn, optimizer):
+    """The part of a training step that ``compile=True`` records and replays: zero the gradients,
+    the forward pass, the loss and its backward pass. The finiteness checks and the update stay
+    outside, so that a bad number is caught before it reaches the parameters, as in eager mode."""
+
+    def gradient_step(inputs: Tensor, targets: Tensor) -> Tensor:
+        optimizer.zero_grad()
+        output = model(inputs)
+        if targets.dtype.kind == "f" and targets.shape != output.shape and targets.numel() == output.numel():
+            targets = targets.reshape(output.shape)  # (N,) against (N, 1): reshaped, not broadcast (_aligned)
+        loss = loss_fn(output, targets)
+        loss.backward()
+        return loss
+
+    return gradient_step
 
 
 def accuracy(output, y, loss_fn=None) -> float:
@@ -253,6 +271,7 @@ def fit(
     metrics: bool = True,
     checkpoint_every: int = 1,
     checkpoint_extra: dict | None = None,
+    compile: bool = False,  # noqa: A002  (the name users look for; chainrule.compile is the function)
 ) -> History:
     """Train ``model`` on (X, y) and return its ``History``.
 
@@ -269,6 +288,10 @@ def fit(
     A NaN or infinite loss, gradient or updated parameter raises
     ``TrainingDiverged`` naming the epoch, the step (and the parameter), before
     the bad number reaches the parameters and before any checkpoint write.
+
+    ``compile=True`` records the gradient computation of a step once per batch shape and replays
+    it (``chainrule.compile``): the same numbers, faster. A model the tape cannot replay (one that
+    draws random numbers, say) trains eagerly after one warning.
 
     >>> history = fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), X, y, mode="stochastic")
     """
@@ -306,6 +329,11 @@ def fit(
                     callback.replay(history)
 
     guard = _Guard(model, optimizer, history, checkpoint)
+    compiled_step = None
+    if compile:
+        from .compile import compile as compile_step
+
+        compiled_step = compile_step(_gradient_step(model, loss_fn, optimizer))
     classification = metrics and _is_classification(y)
     bar = _Progress(progress, epochs, start_epoch)
     progress_state, saved_epochs = None, start_epoch
@@ -315,14 +343,18 @@ def fit(
         for epoch in range(start_epoch, epochs):
             step_losses, sizes = [], []
             for step, index in enumerate(_batches(len(X), mode, batch_size, shuffle, seed, epoch)):
-                optimizer.zero_grad()
                 inputs, targets = X[index], y[index]
-                loss = _loss_on(model, loss_fn, inputs, targets)
-                value = loss.item()
+                if compiled_step is not None:
+                    value = compiled_step(_new(inputs), _new(targets)).item()
+                else:
+                    optimizer.zero_grad()
+                    loss = _loss_on(model, loss_fn, inputs, targets)
+                    value = loss.item()
                 if not math.isfinite(value):
                     guard.diverged(f"loss became {value}", epoch, step, "try a smaller learning rate, or look "
                                    "for NaN or infinite values in the data")
-                loss.backward()
+                if compiled_step is None:
+                    loss.backward()
                 guard.check_gradients(epoch, step)
                 guard.step(epoch, step)
                 history.step_loss.append(value)
@@ -389,7 +421,9 @@ class _Guard:
         if bad is not None:
             name = next(n for n, g in zip(self.names, grads) if g is not None and not np.all(np.isfinite(g)))
             self.diverged(f"gradient of {name} became {bad}", epoch, step,
-                          "the loss is finite but not differentiable here, e.g. sqrt or log at 0")
+                          # In float32 a large step overflows a gradient before the loss, so both causes are named.
+                          "try a smaller learning rate; or the loss is finite but not differentiable here, "
+                          "e.g. sqrt or log at 0")
 
     def step(self, epoch: int, step: int) -> None:
         before = self._snapshot()

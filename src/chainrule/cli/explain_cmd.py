@@ -16,7 +16,7 @@ from ..explain import (
     load_problem,
 )
 from ..explain.limits import ExplainTooLarge
-from ..explain.problems import LOSSES
+from ..explain.problems import LOSSES, retarget
 from ..formula import FormulaSyntaxError
 from .common import CommandError, finite_number, use_color, write_output
 
@@ -35,9 +35,13 @@ def register(subparsers) -> None:
     explain.add_argument("--output", "-o", metavar="PATH", help="write to a file instead of the terminal")
     explain.add_argument("--precision", type=_decimals, metavar="N", help="decimals to round to (default 3)")
     explain.add_argument("--steps", type=_steps, metavar="N", help="gradient-descent steps to take (default 1)")
+    explain.add_argument("--derive", choices=("first", "all", "last"),
+                         help="with --steps N: which steps are written out line by line (default: all when N ≤ 5, "
+                              "else the first; a table shows every step)")
     explain.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE", dest="assignments",
                          help="values of the expression's names")
-    explain.add_argument("--target", dest="y", type=finite_number, metavar="Y", help="the target y (adds a loss)")
+    explain.add_argument("--target", dest="y", type=finite_number, metavar="Y",
+                         help="the target y (adds a loss; a class index from 0 for --loss cross_entropy)")
     explain.add_argument("--loss", choices=LOSSES, help="loss against the target (default: mse, the seed's)")
     explain.add_argument("--lr", type=_positive, metavar="η", help="learning rate: adds the update and the check")
     explain.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
@@ -46,8 +50,14 @@ def register(subparsers) -> None:
                          help="comma-separated names to learn (default: names starting with w or b)")
     explain.add_argument("--exact", action="store_true",
                          help="exact values, rounded only when printed (default: rounded and carried by hand)")
-    explain.add_argument("--detail", choices=("auto", "elements", "summary"), default="auto",
-                         help="tensors element by element, or as shape and statistics (default: by size)")
+    explain.add_argument("--detail", choices=("auto", "elements", "summary", "neurons"), default="auto",
+                         help="tensors element by element, or as shape and statistics (default: by size); "
+                              "neurons: an MLP neuron by neuron, one line per weight (Mazur's way)")
+    explain.add_argument("--plot", metavar="PATH",
+                         help="draw pictures of the dynamics to PATH (.svg or .png; needs matplotlib): the loss "
+                              "landscape with every gradient-descent point, the loss per step, a decision boundary")
+    explain.add_argument("--plot-kind", choices=("auto", "landscape", "loss", "boundary"), default="auto",
+                         help="which picture --plot draws (default: every one that applies)")
     explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     explain.set_defaults(run=run_explain)
 
@@ -158,12 +168,15 @@ def _explanation(args, target: str) -> Explanation:
     try:
         problem = resolve_problem(target, args)
         _refuse_expression_flags(args, problem, target)
+        if problem.source != "expression":  # a file's own target or loss, changed for this run
+            problem = retarget(problem, getattr(args, "y", None), getattr(args, "loss", None))
         if getattr(args, "lr", None) is not None and problem.source != "expression":
             if args.lr != problem.lr:
                 problem.reference = {}  # a reference text's numbers are for the problem's own learning rate
             problem.lr = args.lr
         return explain_problem(problem, steps=getattr(args, "steps", None), precision=args.precision,
                                detail=getattr(args, "detail", "auto"), optimizer=getattr(args, "optimizer", None),
+                               derive=getattr(args, "derive", None),
                                exact=getattr(args, "exact", False))
     except (ProblemError, FormulaSyntaxError, ExplainTooLarge) as error:
         raise CommandError(str(error)) from None
@@ -173,11 +186,12 @@ def _explanation(args, target: str) -> Explanation:
 
 
 def _refuse_expression_flags(args, problem, target: str) -> None:
-    """--set, --target, --params and --loss build an expression problem; a built-in or a file has its own."""
+    """--set and --params build an expression problem; a built-in or a file has its own values (--target and
+    --loss may change one sample's target and loss, see ``retarget``)."""
     if problem.source == "expression":
         return
-    given = [flag for flag, dest in (("--set", "assignments"), ("--target", "y"), ("--params", "params"),
-                                     ("--loss", "loss")) if getattr(args, dest, None) not in (None, [])]
+    given = [flag for flag, dest in (("--set", "assignments"), ("--params", "params"))
+             if getattr(args, dest, None) not in (None, [])]
     if given:
         raise CommandError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to an expression, not to "
                            f"{target!r}, which sets its own values (copy the problem file and edit it instead)")
@@ -187,8 +201,33 @@ def run_explain(args) -> int:
     explanation = _explanation(args, args.target)
     fmt = _format_for(args)
     content = render(explanation, fmt, color=args.output is None and use_color(args.color))
+    if getattr(args, "plot", None):  # first: a picture that cannot be drawn stops before any output
+        _write_plot(explanation, args.plot, args.plot_kind)
     write_output(content, args.output, binary=fmt == "png")
     return 0
+
+
+def _write_plot(explanation: Explanation, path: str, kind: str) -> None:
+    """``--plot PATH``: the pictures of the explained problem's dynamics (explain.plots)."""
+    from .train_report import PLOT_HINT
+
+    if Path(path).suffix.lower() not in (".svg", ".png", ".pdf"):
+        raise CommandError(f"--plot {path}: the picture's file must end in .svg, .png or .pdf")
+    try:
+        from ..explain.plots import write_picture
+
+        source = explanation.picture_source
+        dynamics = source() if source is not None else None
+        if dynamics is None:
+            raise CommandError("--plot draws gradient descent: the problem needs a learning rate (--lr) and a "
+                               "parameter to learn")
+        write_picture(dynamics, path, kind)
+    except ImportError:
+        raise CommandError(f"--plot needs matplotlib, which is not installed: {PLOT_HINT}") from None
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"--plot {path}: cannot write the picture ({error.strerror or error})") from None
 
 
 def run_examples(args) -> int:

@@ -103,7 +103,7 @@ from .common import CommandError, finite_number, output_errors
 from .train_data import Data, _load_data, _split
 from .train_model import MODE_NAMES, Settings, _class_labels, _make_model, _make_optimizer, _settings, _targets
 from .train_problem import Config, _apply_flags, _locate, _read_toml, _show, _sizes, _test_size
-from .train_report import PLOT_HINT, _accuracy, _draw, _number, _problem_dict, _table
+from .train_report import PLOT_HINT, _accuracy, _draw, _number, _problem_dict, _table, diagnosis
 
 __all__ = ["register", "run"]
 
@@ -137,6 +137,9 @@ def register(subparsers) -> None:
                           help="shuffle the samples each epoch (stochastic and minibatch modes)")
     training.add_argument("--early-stopping", type=int, metavar="PATIENCE",
                           help="stop when the loss has not improved for PATIENCE epochs")
+    training.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                          help="record each training step once and replay it (chainrule.compile; default on): "
+                               "the same numbers, faster")
     data = parser.add_argument_group("data")
     data.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (default: the last)")
     data.add_argument("--delimiter", help="the CSV field separator (default ',')")
@@ -179,9 +182,10 @@ class Run:
 
 
 def _train(settings: Settings, data: Data, mode: str, initial_state=None, progress: bool = True,
-           resumable: dict | None = None) -> Run:
+           resumable: dict | None = None, compiled: bool = True) -> Run:
     """Train one model. ``resumable`` (for one run) holds fit's ``checkpoint``, ``checkpoint_every``,
-    ``checkpoint_extra`` and ``resume`` arguments."""
+    ``checkpoint_extra`` and ``resume`` arguments. A run that diverges ends in a CommandError that carries
+    its history up to the bad number (``diverged``), for a comparison to report beside the others."""
     from .. import CheckpointError, TrainingDiverged, evaluate, fit, nn
     from ..train import EarlyStopping
 
@@ -201,13 +205,15 @@ def _train(settings: Settings, data: Data, mode: str, initial_state=None, progre
             history = fit(model, loss_fn, optimizer, data.X_train, y_train, mode=mode,
                           batch_size=settings.batch_size if mode == "minibatch" else None, epochs=settings.epochs,
                           shuffle=settings.shuffle, seed=settings.seed, callbacks=callbacks, progress=progress,
-                          validation=validation, **(resumable or {}))
+                          validation=validation, compile=compiled, **(resumable or {}))
             seconds = time.perf_counter() - start
             train = evaluate(model, loss_fn, data.X_train, y_train)
             test = evaluate(model, loss_fn, data.X_test, y_test) if data.X_test is not None else None
     except TrainingDiverged as error:
         label = f"{mode} mode: " if initial_state is not None else ""
-        raise CommandError(f"{label}{error}", status=1) from None
+        failure = CommandError(f"{label}{error}", status=1)
+        failure.diverged = Run(model, optimizer, error.history, time.perf_counter() - start, None, None)
+        raise failure from None
     except CheckpointError as error:
         raise CommandError(str(error)) from None
     except (ValueError, TypeError) as error:
@@ -276,7 +282,8 @@ def run(args) -> int:
         resumable["resume"] = args.resume
     before = _identity(args.save)
     try:
-        result = _train(settings, data, settings.mode, progress=not args.no_progress, resumable=resumable)
+        result = _train(settings, data, settings.mode, progress=not args.no_progress, resumable=resumable,
+                        compiled=args.compile)
     except CommandError as error:
         if error.status == 1 and args.save:  # diverged: say what became of the model file
             kept = (f"{args.save} holds the last checkpoint" if _identity(args.save) != before
@@ -297,6 +304,9 @@ def run(args) -> int:
     if result.test is not None:
         rows.append(["test", _number(result.test["loss"]), _accuracy(result.test.get("accuracy"))])
     print(_table(["", "loss", "accuracy"], rows))
+    said = diagnosis(settings.mode, history, settings.lr, settings.batch_size)
+    if said:
+        print(said)
 
     if args.save:
         from .. import save
@@ -371,7 +381,13 @@ def _compare(args, settings: Settings, data: Data) -> int:
     initial = _make_model(settings).state_dict()
     runs = {}
     for mode in MODE_NAMES:
-        runs[mode] = _train(settings, data, mode, initial_state=initial, progress=not args.no_progress)
+        try:
+            runs[mode] = _train(settings, data, mode, initial_state=initial, progress=not args.no_progress,
+                                compiled=args.compile)
+        except CommandError as error:
+            if getattr(error, "diverged", None) is None:
+                raise
+            runs[mode] = error.diverged  # a mode that diverges is reported beside the others
     headers = ["mode", "batch size", "updates", "train loss", "train acc"]
     if data.X_test is not None:
         headers += ["test loss", "test acc"]
@@ -379,15 +395,23 @@ def _compare(args, settings: Settings, data: Data) -> int:
     sizes = {"batch": len(data.X_train), "stochastic": 1, "minibatch": settings.batch_size}
     rows = []
     for mode, result in runs.items():
-        row = [mode, str(sizes[mode]), str(len(result.history.step_loss)), _number(result.train["loss"]),
-               _accuracy(result.train.get("accuracy"))]
+        train = result.train or {"loss": None}
+        row = [mode, str(sizes[mode]), str(len(result.history.step_loss)),
+               _number(train["loss"]) if result.train is not None else "diverged", _accuracy(train.get("accuracy"))]
         if result.test is not None:
             row += [_number(result.test["loss"]), _accuracy(result.test.get("accuracy"))]
+        elif data.X_test is not None:
+            row += ["-", "-"]
         row.append(f"{result.seconds:.2f} s")
         rows.append(row)
     limit = "up to " if settings.early_stopping else ""
     print(f"same initial weights, {limit}{settings.epochs} epochs each:")
     print(_table(headers, rows))
+    for mode, result in runs.items():
+        said = diagnosis(mode, result.history, settings.lr, settings.batch_size, result.history.stop_reason
+                         if result.train is None else None)
+        if said:
+            print(said)
     if args.plot:
         from ..plots import plot_history
 

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import functional as F
-from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Var, fold, parse
+from ..formula import Bin, Call, Expr, FormulaSyntaxError, Neg, Num, Program, Var, fold, parse_program
 from ..rules import RULES
 from ..tensor import Tensor, _apply, tensor
+from .classification import softmax_loss
 from .problems import EXPRESSION_FUNCTIONS, Problem, ProblemError
 
 __all__ = ["initial_parameters", "build_loss", "parameter_names"]
@@ -98,7 +99,7 @@ def _loss(problem: Problem, prediction: Tensor, target: Tensor | None) -> Tensor
             raise ProblemError(f"{problem.source}: the hinge loss needs a class label, 0 or 1 (or −1 or 1), "
                                f"got y = {label:g}")
         # The hinge loss is written with labels ±1: y = 0 is the class −1.
-        signed = tensor(2 * label - 1 if label == 0.0 else label, name="y")
+        signed = tensor(2 * label - 1 if label == 0.0 else label, dtype=np.float64, name="y")
         return (1 - signed * prediction).relu()
     raise ProblemError(f"{problem.source}: [training] loss: unknown loss {kind!r}")
 
@@ -133,14 +134,24 @@ def _record(expr: Expr, operands: list, tensors: Mapping[str, Tensor]):
 
 
 def _as_tensor(value) -> Tensor:
-    return value if isinstance(value, Tensor) else tensor(float(value))
+    return value if isinstance(value, Tensor) else tensor(float(value), dtype=np.float64)
 
 
-def parse_expression(source: str) -> Expr:
+def parse_expression(source: str) -> Program:
     try:
-        return parse(source, EXPRESSION_FUNCTIONS)
+        return parse_program(source, EXPRESSION_FUNCTIONS)
     except FormulaSyntaxError as error:
         raise ProblemError(f"expression: {error}") from None
+
+
+def _evaluate_program(program: Program, tensors: dict[str, Tensor]):
+    """Each binding computed once and named (so the derivation shows it as a node of its own), then the output."""
+    for name, expr in program.bindings:
+        value = _evaluate_expression(expr, tensors)
+        if isinstance(value, Tensor) and value._ctx is not None and value.name is None:
+            value.name = name
+        tensors[name] = value  # a plain number, or an alias of a leaf, is used as it is
+    return _evaluate_expression(program.output, tensors)
 
 
 def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) -> tuple[Tensor, dict[str, Tensor]]:
@@ -150,7 +161,9 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
     the seed's names (w, x, z, ŷ, y, L); several samples or an MLP give a
     layer-level graph. Returns the loss and the parameter tensors by name.
     """
-    leaves = {name: tensor(np.asarray(value, dtype=float), requires_grad=True, name=name)
+    # Float64 throughout, whatever the default dtype: explanations are exact. A frozen parameter is given,
+    # not learned (requires_grad=False): the derivation shows it as an input.
+    leaves = {name: tensor(np.asarray(value, dtype=np.float64), requires_grad=name not in problem.frozen, name=name)
               for name, value in parameters.items()}
     samples = list(samples)
     if problem.kind == "neuron":
@@ -160,7 +173,7 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
             inputs = ["x"] if x.shape[1] == 1 else [f"x{i + 1}" for i in range(x.shape[1])]
             z = None
             for w_name, x_name, value in zip(names, inputs, x[0]):
-                term = leaves[w_name] * tensor(value, name=x_name)
+                term = leaves[w_name] * tensor(value, dtype=np.float64, name=x_name)
                 z = term if z is None else z + term
             if problem.bias is not None:
                 z = z + leaves["b"]
@@ -168,23 +181,23 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
             if problem.y is not None and problem.loss != "none":
                 # A step of its own, even when the activation is the identity; a logit loss takes z.
                 prediction.name = "z" if problem.loss == "bce_with_logits" else "ŷ"
-            target = None if problem.y is None else tensor(problem.y[samples[0], 0], name="y")
+            target = None if problem.y is None else tensor(problem.y[samples[0], 0], dtype=np.float64, name="y")
         else:
             weights = F.stack([leaves[n] for n in parameter_names(problem) if n != "b"])
             weights.name = "w"
-            z = tensor(x, name="x") @ weights
+            z = tensor(x, dtype=np.float64, name="x") @ weights
             if problem.bias is not None:
                 z = z + leaves["b"]
             prediction = _ACTIVATIONS[problem.activation](z)
-            target = None if problem.y is None else tensor(problem.y[samples, 0], name="y")
+            target = None if problem.y is None else tensor(problem.y[samples, 0], dtype=np.float64, name="y")
         return _loss(problem, prediction, target), leaves
     if problem.kind == "expression":
         if len(samples) != 1:
             raise ProblemError("expression: a layer-level graph needs a neuron or an MLP model")
         values = problem.inputs[samples[0]]
         tensors = dict(leaves)
-        tensors.update({name: tensor(value, name=name) for name, value in values.items()})
-        prediction = _as_tensor(_evaluate_expression(parse_expression(problem.expression), tensors))
+        tensors.update({name: tensor(value, dtype=np.float64, name=name) for name, value in values.items()})
+        prediction = _as_tensor(_evaluate_program(parse_expression(problem.expression), tensors))
         if not prediction.requires_grad:
             raise ProblemError("expression: the result does not depend on any parameter")
         has_loss = problem.y is not None and problem.loss != "none"
@@ -194,16 +207,18 @@ def build_loss(problem: Problem, parameters: Mapping[str, np.ndarray], samples) 
         if has_loss and prediction.name is None:
             # The model's output is a step of its own (ŷ; z for a logit loss), not folded into the loss.
             prediction.name = "z" if problem.loss == "bce_with_logits" else "ŷ"
-        target = None if problem.y is None else tensor(problem.y[samples[0]], name="y")
+        target = None if problem.y is None else tensor(problem.y[samples[0]], dtype=np.float64, name="y")
         return _loss(problem, prediction, target), leaves
     # MLP: a layer-level graph over the whole batch.
-    h = tensor(problem.x[samples], name="x")
+    h = tensor(problem.x[samples], dtype=np.float64, name="x")
     layers = len(problem.sizes) - 1
     for layer in range(1, layers + 1):
         h = F.linear(h, leaves[f"W{layer}"], leaves[f"b{layer}"])
+        if layer == layers and problem.output == "softmax":  # a classifier: logits z, p = softmax(z), −ln p[y]
+            return softmax_loss(h, None if problem.y is None else problem.y[samples]), leaves
         activation = problem.activation if layer < layers else problem.output
         h = _ACTIVATIONS[activation](h)
         if layer < layers:
             h.name = f"h{layer}"
-    target = None if problem.y is None else tensor(problem.y[samples], name="y")
+    target = None if problem.y is None else tensor(problem.y[samples], dtype=np.float64, name="y")
     return _loss(problem, h, target), leaves

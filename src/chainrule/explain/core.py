@@ -11,6 +11,8 @@ from .explanation import Explanation, GraphView
 from .graph import Graph, trace
 from .model import Section, Table, format_value
 from .numbers import typographic_minus as _minus
+from .precision import in_float64
+from .teaching import enrich
 from .updates import OPTIMIZERS, UpdateRule
 
 __all__ = ["explain", "explain_graph", "gradients_of"]
@@ -81,12 +83,18 @@ def _jsonable(value):
 
 def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str, steps: int = 1,
                   description: str | None = None, detail: str = "auto",
-                  update: UpdateRule | None = None, exact: bool = False) -> Explanation:
-    """Explain the step recorded in ``graph``; with ``steps`` > 1, continue training and tabulate."""
+                  update: UpdateRule | None = None, exact: bool = False,
+                  derive_mode: str | None = None) -> Explanation:
+    """Explain the step recorded in ``graph``; with ``steps`` > 1, continue training and tabulate.
+
+    ``derive_mode`` says which of several steps are derived line by line ("all", "first" or "last"; by default
+    all of up to five steps), see ``steps``.
+    """
     update = update or UpdateRule()
     exact_grads = gradients_of(graph.root_tensor)
     derivation = derive(graph, lr=lr, precision=precision, gradients=exact_grads, update=update, exact=exact)
-    sections = list(derivation.sections)
+    sections = enrich(graph, derivation, list(derivation.sections), precision=precision, lr=lr,
+                      exact=exact)
     summary = {"loss": derivation.loss}
     if derivation.new_loss is not None:
         summary["new_loss"] = derivation.new_loss
@@ -96,6 +104,10 @@ def explain_graph(graph: Graph, *, lr: float | None, precision: int, title: str,
     if steps > 1:
         if lr is None:
             raise ValueError("explain: more than one step needs a learning rate")
+        from .steps import derive_choice, derived_steps
+
+        sections += derived_steps(graph, derivation, lr=lr, precision=precision, steps=steps, update=update,
+                                  exact=exact, which=derive_choice(derive_mode, steps))
         sections.append(_more_steps(graph, derivation, lr, precision, steps, update))
     return Explanation(title, sections, precision=precision, graph=_graph_view(graph, derivation, exact_grads),
                        summary=summary, description=description, detail=detail, exact=exact)
@@ -128,7 +140,7 @@ def _more_steps(graph: Graph, first: Derivation, lr: float, precision: int, step
 
 def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, title: str | None = None,
             names: dict | None = None, steps: int = 1, detail: str = "auto", optimizer: str = "sgd",
-            momentum: float = 0.9, exact: bool = False) -> Explanation:
+            momentum: float = 0.9, exact: bool = False, derive: str | None = None) -> Explanation:
     """Explain how ``output`` (a loss) was computed and how each parameter's gradient follows by the chain rule.
 
     With ``lr``, also the gradient-descent update p − η·∂L/∂p and a check that
@@ -137,9 +149,11 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     ``detail`` shows tensors element by element ("elements"), as shape and
     statistics ("summary"), or by size ("auto": up to 16 elements).
     ``optimizer`` is "sgd", "momentum" or "adam" (chainrule.optim's, with
-    PyTorch's defaults). By default numbers are rounded to ``precision``
-    decimals and carried by hand, as the seed does; ``exact=True`` keeps them
-    exact and rounds only when printing.
+    PyTorch's defaults). With ``steps`` > 1, ``derive`` chooses which steps
+    are written out like the first ("all", "first", "last"; all of up to 5).
+    By default numbers are rounded to ``precision`` decimals and carried by
+    hand, as the seed does; ``exact=True`` keeps them exact and rounds only
+    when printing.
 
     >>> w = chainrule.tensor(0.5, requires_grad=True, name="w")
     >>> loss = (chainrule.sigmoid(w * 1.0) - 0.0) ** 2
@@ -147,14 +161,17 @@ def explain(output: Tensor, *, lr: float | None = None, precision: int = 3, titl
     """
     by_id = {id(t): n for t, n in (names or {}).items()} if names else None
     with np.errstate(all="ignore"):
-        return _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact)
+        return _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact, derive)
 
 
-def _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact) -> Explanation:
+def _explain(output, by_id, lr, precision, title, steps, detail, optimizer, momentum, exact,
+             derive=None) -> Explanation:
+    if isinstance(output, Tensor):
+        output, by_id = in_float64(output, by_id)  # exact explanations, whatever the learner's dtype
     graph = trace(output, by_id)
     summary_title = title or "How the gradient flows"
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"explain: optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     return explain_graph(graph, lr=lr, precision=precision, title=summary_title, steps=steps, detail=detail,
-                         update=UpdateRule(optimizer, momentum=momentum), exact=exact)
+                         update=UpdateRule(optimizer, momentum=momentum), exact=exact, derive_mode=derive)
 

@@ -84,6 +84,8 @@ class Explanation:
         self.graph = graph or GraphView()
         self.summary = summary or {}
         self.description = description
+        #: What draws the pictures of the explained problem's dynamics (``explain.plots``), if any.
+        self.picture_source = None
 
     # -- access ---------------------------------------------------------------
     def equations(self, kind: str | None = None) -> list[Equation]:
@@ -439,7 +441,9 @@ def _json_item(item) -> dict:
             "at": None if item.at is None else {k: _number_or_list(v) for k, v in item.at.items()},
         }
     if isinstance(item, Note):
-        return {"type": "note", "kind": item.kind, "text": item.text}
+        # A note may carry exact numbers of its own (a finite-difference check's estimate, h and verdict).
+        extra = item.fields() if hasattr(item, "fields") else {}
+        return {"type": "note", "kind": item.kind, "text": item.text, **extra}
     if isinstance(item, Table):
         return {"type": "table", "columns": item.columns, "rows": item.rows, "caption": item.caption}
     raise TypeError(f"unknown explanation item {item!r}")

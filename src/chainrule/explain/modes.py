@@ -27,6 +27,7 @@ from .model import Equation, Form, Note, Section, Table, format_value
 from .numbers import MAX_DECIMALS, NumberModel
 from .numbers import typographic_minus as _minus
 from .problems import Problem
+from .updates import UpdateRule
 
 __all__ = ["explain_modes"]
 
@@ -49,6 +50,8 @@ class _Narrator:
         self.names = parameter_names(problem)
         self.rounding = NumberModel(problem.precision, carry=not exact)
         self.lr = self.rounding.given(problem.lr)
+        self.rule = UpdateRule(problem.optimizer, momentum=problem.momentum)
+        self.start_mode()
 
     def sample_label(self, index: int) -> str:
         problem, given = self.problem, self.rounding.given
@@ -102,9 +105,16 @@ class _Narrator:
         derivation.root = graph.root.name
         return derivation
 
+    def start_mode(self) -> None:
+        """A mode starts from the starting point with a fresh optimizer: no velocity, no moments yet."""
+        self.t, self.hand_state, self.exact_state = 0, {}, {}
+
     def update(self, section: Section, values: dict, exact_values: dict, gradients: dict, exact_gradients: dict,
                loss: str, context: str) -> tuple[dict, dict]:
-        """p ← p − η · ∂loss/∂p for every parameter (``loss`` names whose gradient: L, L1, L_b1…)."""
+        """p ← p − η · ∂loss/∂p for every parameter (``loss`` names whose gradient: L, L1, L_b1…); with
+        momentum or Adam, the optimizer's step t of this mode, its state's equations included."""
+        if self.rule.name != "sgd":
+            return self._optimizer_update(section, values, exact_values, gradients, exact_gradients, loss, context)
         new_values, new_exact = {}, {}
         for name in self.names:
             g = gradients[name]
@@ -120,6 +130,33 @@ class _Narrator:
                 at=dict(values),
             ))
             new_values[name] = new
+        return new_values, new_exact
+
+    def _optimizer_update(self, section, values, exact_values, gradients, exact_gradients, loss, context):
+        self.t += 1
+        keys = {"momentum": ("v",), "adam": ("m", "v")}[self.rule.name]
+        new_values, new_exact = {}, {}
+        for name in self.names:
+            hand_rule = self.rule.at(self.t, self.hand_state or None)
+            exact_rule = self.rule.at(self.t, self.exact_state or None)
+            new_exact[name] = float(exact_rule.first_step({name: exact_values[name]}, {name: exact_gradients[name]},
+                                                          self.problem.lr)[name])
+            env = {name: values[name], "η": self.lr, "#g": gradients[name]}
+            placeholder = self.rounding.updated(values[name], values[name] - self.lr * gradients[name])
+            fine = self.rounding.update_decimals(values[name], placeholder)
+            lines = hand_rule.lines(name, env, self.rounding.decimals, fine, self.lr, values[name], gradients[name],
+                                    new_exact[name], placeholder, (), top=loss, numbers=self.rounding)
+            # The same lines on the exact path give each line's JSON value.
+            truths = exact_rule.lines(name, None, self.rounding.decimals, fine, self.problem.lr, exact_values[name],
+                                      exact_gradients[name], new_exact[name], new_exact[name], (), top=loss)
+            for line, truth in zip(lines, truths):
+                line.value = float(np.asarray(truth.value))
+                line.shape, line.context, line.at = None, context, dict(values)
+            section.items.extend(lines)
+            written = {eq.lhs.to_text(): eq.shown for eq in lines}
+            self.hand_state[name] = {key: written[f"{key}_{name}"] for key in keys}
+            self.exact_state[name] = self.rule.advance(self.exact_state.get(name), exact_gradients[name])
+            new_values[name] = lines[-1].shown
         return new_values, new_exact
 
     def average(self, section: Section, per_sample: list[dict], exact_per_sample: list[dict], indices: list[int],
@@ -260,6 +297,7 @@ def _explain_modes(problem: Problem, detail: str, exact: bool) -> Explanation:
     results = {}
     steps: dict[str, list[dict]] = {}  # the exact parameter change of every update, per mode
     if "batch" in modes:
+        narrator.start_mode()
         section = Section("Batch gradient descent", "batch",
                           intro="One update per pass over the data, on the average of the per-sample gradients.")
         averaged, averaged_exact = narrator.average(section, [g for g, _ in starting], [e for _, e in starting],
@@ -269,6 +307,7 @@ def _explain_modes(problem: Problem, detail: str, exact: bool) -> Explanation:
         results["batch"] = (1, hand, exact_values)
         sections.append(section)
     if "stochastic" in modes:
+        narrator.start_mode()
         section = Section("Stochastic gradient descent", "stochastic",
                           intro="One update per sample, in order; each gradient is recomputed at the weights "
                                 "the previous update left.")
@@ -296,6 +335,7 @@ def _explain_modes(problem: Problem, detail: str, exact: bool) -> Explanation:
         sections.append(section)
     if "minibatch" in modes:
         size = problem.batch_size
+        narrator.start_mode()
         section = Section(f"Mini-batch gradient descent (batches of {size})", "minibatch",
                           intro="One update per consecutive chunk of samples, on the chunk's average gradient.")
         hand, exact_values = dict(start), dict(start_exact)
@@ -397,24 +437,32 @@ def _takeaway(steps: dict[str, list[dict]], decimals: int) -> str:
     return _minus(sentence)
 
 
-def _epoch(problem: Problem, values: dict, mode: str, names: list[str]) -> dict:
-    """One exact epoch of ``mode`` from ``values``."""
+def _epoch(problem: Problem, values: dict, mode: str, names: list[str], state: dict) -> dict:
+    """One exact epoch of ``mode`` from ``values``; ``state`` (the optimizer's: its step count and, by
+    parameter, its velocity or moments) is carried from epoch to epoch."""
     n = problem.samples
     size = {"batch": n, "stochastic": 1, "minibatch": problem.batch_size}[mode]
+    rule = UpdateRule(problem.optimizer, momentum=problem.momentum)
     for start in range(0, n, size):
         grads = [_exact_gradients(problem, values, i)[1] for i in range(start, min(start + size, n))]
-        values = {k: values[k] - problem.lr * float(np.mean([g[k] for g in grads])) for k in names}
+        state["t"] = state.get("t", 0) + 1
+        step = rule.at(state["t"], {k: state[k] for k in names if k in state} or None)
+        averaged = {k: float(np.mean([g[k] for g in grads])) for k in names}
+        values = {k: float(step.first_step({k: values[k]}, {k: averaged[k]}, problem.lr)[k]) for k in names}
+        for k in names:
+            state[k] = rule.advance(state.get(k), averaged[k])
     return values
 
 
 def _more_epochs(problem: Problem, start: dict, modes: list[str], names: list[str]) -> Section:
     """The mean loss after each of ``problem.steps`` epochs, per mode (exact)."""
     values = {mode: dict(start) for mode in modes}
+    states: dict[str, dict] = {mode: {} for mode in modes}
     rows = []
     for epoch in range(1, problem.steps + 1):
         row = [str(epoch)]
         for mode in modes:
-            values[mode] = _epoch(problem, values[mode], mode, names)
+            values[mode] = _epoch(problem, values[mode], mode, names, states[mode])
             row.append(format_value(_mean_loss(problem, values[mode]), 6))
         rows.append(row)
     final = "; ".join(f"{mode}: " + ", ".join(f"{k} = {format_value(values[mode][k], 6)}" for k in names)

@@ -323,9 +323,18 @@ def _table_html(item: dict) -> str:
     return "".join(html)
 
 
-def _sections_html(data: dict) -> tuple[str, int]:
+def _picture_html(kind: str, caption: str, svg: str) -> str:
+    return (f'<figure class="cr-picture cr-picture-{_e(kind)}" data-picture="{_e(kind)}">{svg}'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def _sections_html(data: dict, pictures=()) -> tuple[str, int]:
+    """The sections, each followed by the pictures (``explain.plots.page_pictures``) that illustrate it."""
     graph = data.get("graph") or {}
     html, step = [], 0
+    after: dict[int, list[str]] = {}
+    for index, kind, caption, svg in pictures:
+        after.setdefault(index, []).append(_picture_html(kind, caption, svg))
     for number, section in enumerate(data.get("sections", []), 1):
         html.append(f'<section class="cr-section cr-section-{_e(section.get("kind", ""))}">')
         html.append(f'<h2><span class="cr-num">{number}.</span> {_e(section.get("title", ""))}</h2>')
@@ -342,6 +351,7 @@ def _sections_html(data: dict) -> tuple[str, int]:
             elif kind == "table":
                 html.append(_table_html(item))
         html.append("</section>")
+        html.extend(after.get(number - 1, []))
     return "".join(html), step
 
 
@@ -774,7 +784,9 @@ def to_html(explanation) -> str:
     data = _clean(data)
     title = str(data.get("title") or "chainrule explanation")
     precision = int(data.get("precision", 3))
-    sections, steps = _sections_html(data)
+    from .plots import page_pictures
+
+    sections, steps = _sections_html(data, () if isinstance(explanation, dict) else page_pictures(explanation))
     walk = walk_graph(data)
     svg = _graph_svg(data.get("graph") or {}, walk, title)
     graph = Template(asset("graph.html")).substitute(

@@ -13,6 +13,7 @@ The TOML format (every key but ``[model]`` has a default)::
     # kind = "expression":  expression = "sigmoid(w*x)"  and  parameters = { w = 0.5 }
     # kind = "mlp":         sizes = [2, 3, 1], activation = "tanh", output = "sigmoid",
     #                       seed = 0  or  weights = [W1, W2…] and biases = [b1, b2…] (W of shape (out, in))
+    #                       output = "softmax" classifies: p = softmax(z), with [training] loss = "cross_entropy"
 
     [data]
     x = [1.0]                  # one sample: its features (a number for one input)
@@ -21,15 +22,19 @@ The TOML format (every key but ``[model]`` has a default)::
     # expressions name their inputs:  inputs = { x = 1.0 }
 
     [training]
-    loss = "mse"               # mse (the seed's (ŷ − y)²), bce, bce_with_logits, l1, hinge, none
+    loss = "mse"               # mse (the seed's (ŷ − y)²), bce, bce_with_logits, cross_entropy, l1, hinge, none
+                               # cross_entropy: an mlp with output = "softmax", y = a class index (from 0)
     lr = 0.1                   # η; leave out to stop after the gradients
     optimizer = "sgd"          # sgd, momentum (momentum = 0.9) or adam, as in chainrule.optim
     steps = 1                  # gradient-descent steps (epochs, for a data set)
     mode = "batch"             # data sets: batch, stochastic, minibatch or compare
     batch_size = 2             # for minibatch (and compare)
+    frozen = ["b1", "b2"]      # parameters that are never updated (Mazur's biases)
+    derive = "all"             # with steps > 1: derive every step ("all"), the "first" or the "last"
 
     [display]
     precision = 3              # decimals, as the seed rounds
+    detail = "neurons"         # an MLP neuron by neuron (net and out per neuron, one line per weight)
 """
 
 from __future__ import annotations
@@ -43,14 +48,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..formula import FUNCTIONS, FormulaSyntaxError, Function, parse
+from ..formula import FUNCTIONS, FormulaSyntaxError, Function, parse_program
 
-__all__ = ["Problem", "ProblemError", "load_problem", "parse_problem", "builtin_names", "load_builtin",
+__all__ = ["Problem", "ProblemError", "load_problem", "retarget", "parse_problem", "builtin_names", "load_builtin",
            "expression_problem", "LOSSES", "ACTIVATION_NAMES"]
 
-LOSSES = ("mse", "bce", "bce_with_logits", "l1", "hinge", "none")
+LOSSES = ("mse", "bce", "bce_with_logits", "cross_entropy", "l1", "hinge", "none")
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")
 MODES = ("batch", "stochastic", "minibatch", "compare")
+DERIVE = ("all", "first", "last")
+DETAILS = ("auto", "elements", "summary", "neurons")
 #: The functions an expression may call (each is a tensor operation, see ``build``).
 EXPRESSION_FUNCTIONS: dict[str, Function] = {
     name: FUNCTIONS[name]
@@ -61,8 +68,8 @@ _KNOWN = {
     "model": {"kind", "activation", "weights", "bias", "expression", "parameters", "sizes", "output", "seed",
               "biases"},
     "data": {"x", "y", "inputs"},
-    "training": {"loss", "lr", "steps", "mode", "batch_size", "optimizer", "momentum"},
-    "display": {"precision"},
+    "training": {"loss", "lr", "steps", "mode", "batch_size", "optimizer", "momentum", "frozen", "derive"},
+    "display": {"precision", "detail"},
     "reference": {"source", "values"},
 }
 _NAME = re.compile(r"[^\W\d]\w*$")
@@ -105,6 +112,12 @@ class Problem:
     #: ("new ŷ", "sample 2: ∂L2/∂w"): the explanation says where its own numbers differ, and why.
     reference: dict[str, str] = field(default_factory=dict)
     reference_source: str = "the reference"
+    #: Parameters that are given but never updated (``requires_grad=False``), by name.
+    frozen: tuple[str, ...] = ()
+    #: Which of several steps are derived line by line: "all", "first" or "last" (None: by the step count).
+    derive: str | None = None
+    #: How the explanation shows the model: None (by size), "elements", "summary" or "neurons".
+    detail: str | None = None
 
     @property
     def samples(self) -> int:
@@ -210,6 +223,8 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         optimizer=read.choice(training, "optimizer", "[training]", ("sgd", "momentum", "adam"), "sgd"),
         momentum=read.number(training, "momentum", "[training]", 0.9),
         precision=read.integer(display, "precision", "[display]", 3, low=0, high=12),
+        derive=None if "derive" not in training else read.choice(training, "derive", "[training]", DERIVE, None),
+        detail=None if "detail" not in display else read.choice(display, "detail", "[display]", DETAILS, None),
         source=source,
     )
     if problem.kind == "neuron":
@@ -220,6 +235,7 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         _read_mlp(read, model, problem)
     _read_data(read, data_table, problem)
     _read_reference(read, read.table(data, "reference"), problem)
+    problem.frozen = _read_frozen(read, training, problem)
     if problem.mode == "minibatch" and problem.batch_size is None:
         read.fail("[training] batch_size", "minibatch mode needs a batch size")
     if problem.batch_size is not None and problem.samples and problem.batch_size > problem.samples:
@@ -228,10 +244,26 @@ def parse_problem(data: Mapping, source: str = "<problem>") -> Problem:
         read.fail("[training] steps", "more than one step needs a learning rate (lr)")
     if not 0 <= problem.momentum < 1:
         read.fail("[training] momentum", f"must be in [0, 1), got {problem.momentum}")
-    if problem.is_dataset and problem.kind != "mlp" and problem.optimizer != "sgd":
-        read.fail("[training] optimizer", "the batch/stochastic/mini-batch narration uses plain gradient descent "
-                                          "(optimizer = \"sgd\")")
     return problem
+
+
+def _read_frozen(read: _Reader, training, problem: Problem) -> tuple[str, ...]:
+    frozen = training.get("frozen", [])
+    if not isinstance(frozen, list) or not all(isinstance(name, str) for name in frozen):
+        read.fail("[training] frozen", f"expected a list of parameter names, got {frozen!r}")
+    if problem.kind == "mlp":
+        known = [f"{kind}{layer}" for layer in range(1, len(problem.sizes)) for kind in ("W", "b")]
+    elif problem.kind == "neuron":
+        known = (["w"] if problem.weights.size == 1 else [f"w{i + 1}" for i in range(problem.weights.size)]) \
+            + ([] if problem.bias is None else ["b"])
+    else:
+        known = list(problem.parameters)
+    for name in frozen:
+        if name not in known:
+            read.fail("[training] frozen", f"{name!r} is not a parameter of this model ({', '.join(known)})")
+    if frozen and set(frozen) >= set(known):
+        read.fail("[training] frozen", "freezes every parameter, so there is nothing to learn")
+    return tuple(frozen)
 
 
 def _read_reference(read: _Reader, table, problem: Problem) -> None:
@@ -275,7 +307,7 @@ def _read_expression(read: _Reader, model, problem: Problem) -> None:
     if not expression:
         read.fail("[model] expression", "missing; write the model, e.g. \"sigmoid(w*x)\"")
     try:
-        parsed = parse(expression, EXPRESSION_FUNCTIONS)
+        parsed = parse_program(expression, EXPRESSION_FUNCTIONS)
     except FormulaSyntaxError as error:
         read.fail("[model] expression", str(error))
     problem.expression = expression
@@ -295,7 +327,13 @@ def _read_mlp(read: _Reader, model, problem: Problem) -> None:
         read.fail("[model] sizes", f"expected a list of at least two layer sizes from 1 to 256, got {sizes!r}")
     problem.sizes = sizes
     problem.activation = read.choice(model, "activation", "[model]", ACTIVATION_NAMES, "tanh")
-    problem.output = read.choice(model, "output", "[model]", ACTIVATION_NAMES, "identity")
+    problem.output = read.choice(model, "output", "[model]", ACTIVATION_NAMES + ("softmax",), "identity")
+    if (problem.output == "softmax") != (problem.loss == "cross_entropy"):
+        read.fail("[model] output" if problem.output == "softmax" else "[training] loss",
+                  "a softmax output and the cross-entropy loss go together: output = \"softmax\" with "
+                  "loss = \"cross_entropy\" (and y a class index)")
+    if problem.output == "softmax" and sizes[-1] < 2:
+        read.fail("[model] sizes", "a softmax classifier needs at least two classes in its last layer")
     problem.seed = read.integer(model, "seed", "[model]", 0, low=0, high=2**31 - 1)
     if "weights" in model or "biases" in model:
         weights, biases = model.get("weights"), model.get("biases")
@@ -321,7 +359,7 @@ def _read_data(read: _Reader, data, problem: Problem) -> None:
         if not isinstance(inputs, list) or not all(isinstance(i, Mapping) for i in inputs):
             read.fail("[data] inputs", "expected a table of name = number, or a list of such tables")
         problem.inputs = [read.names({"inputs": i}, "inputs", "[data]") for i in inputs] or [{}]
-        names = parse(problem.expression).names()
+        names = parse_program(problem.expression, EXPRESSION_FUNCTIONS).names()
         for index, sample in enumerate(problem.inputs):
             missing = names - set(sample) - set(problem.parameters)
             if missing:
@@ -349,11 +387,56 @@ def _read_data(read: _Reader, data, problem: Problem) -> None:
             read.fail("[data] y", "missing; give the target (or set [training] loss = \"none\")")
         return
     y = read.array(data["y"], "[data] y", (0, 1, 2))
+    if problem.loss == "cross_entropy":  # one class index per sample
+        if y.size != len(x):
+            read.fail("[data] y", f"expected {len(x)} class index(es), one per sample, got shape {np.shape(data['y'])}")
+        problem.y = check_class_targets(y, problem.sizes[-1], problem.source, ProblemError)
+        return
     outputs = 1 if problem.kind == "neuron" else problem.sizes[-1]
     y = y.reshape(len(x), outputs) if y.size == len(x) * outputs else y
     if y.shape != (len(x), outputs):
         read.fail("[data] y", f"expected {len(x)} target(s) of size {outputs}, got shape {np.shape(data['y'])}")
     problem.y = y
+
+
+def check_class_targets(y: np.ndarray, classes: int, source: str, error=ProblemError,
+                        key: str = "[data] y") -> np.ndarray:
+    """Class indices 0…classes−1, one per sample (as PyTorch numbers them)."""
+    labels = np.asarray(y, dtype=float).reshape(-1)
+    bad = [v for v in labels if v != int(v) or not 0 <= v < classes]
+    if bad:
+        raise error(f"{source}: {key}: cross-entropy needs class indices 0 to {classes - 1} (classes are "
+                    f"numbered from 0, as in PyTorch), got {bad[0]:g}")
+    return labels
+
+
+def retarget(problem: Problem, target: float | None, loss: str | None) -> Problem:
+    """The problem with another target (``--target``) or loss (``--loss``): one sample only, checked as a
+    problem file's would be (a class index for cross-entropy). A reference text's numbers no longer apply."""
+    import dataclasses
+
+    if target is None and loss is None:
+        return problem
+    where = problem.source
+    if problem.is_dataset or problem.kind == "expression" and len(problem.inputs or ()) > 1:
+        raise ProblemError(f"{where}: --target and --loss apply to one sample; {where} is a data set "
+                           "(copy the problem file and edit its [data] y instead)")
+    loss = loss or problem.loss
+    if (loss == "cross_entropy") != (problem.output == "softmax"):
+        raise ProblemError(f"{where}: --loss {loss}: a softmax output and the cross-entropy loss go together "
+                           f"(this model's output is {problem.output or problem.activation})")
+    y = problem.y
+    if target is not None:
+        if loss == "cross_entropy":
+            y = check_class_targets(np.array([target]), problem.sizes[-1], where, key="--target")
+        elif problem.kind == "expression":
+            y = np.array([float(target)])
+        else:
+            outputs = 1 if problem.kind == "neuron" else problem.sizes[-1]
+            y = np.full((1, outputs), float(target))
+    if y is None and loss != "none":
+        raise ProblemError(f"{where}: --loss {loss} needs a target (--target)")
+    return dataclasses.replace(problem, y=y, loss=loss, reference={})
 
 
 def load_problem(path) -> Problem:
@@ -397,9 +480,13 @@ def expression_problem(expression: str, values: Mapping[str, float], *, target: 
     with w, b or θ (weights and biases); the other names are inputs.
     """
     try:
-        parsed = parse(expression, EXPRESSION_FUNCTIONS)
+        parsed = parse_program(expression, EXPRESSION_FUNCTIONS)
     except FormulaSyntaxError as error:
         raise ProblemError(f"expression: {error}") from None
+    if loss == "cross_entropy":
+        raise ProblemError("expression: --loss cross_entropy needs a softmax over several classes, which an "
+                           "expression (one number) has not: write a problem file with kind = \"mlp\", "
+                           "output = \"softmax\" (see `chainrule explain softmax`)")
     names = parsed.names()
     missing = names - set(values)
     if missing:

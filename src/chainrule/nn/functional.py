@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..functional import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from ..functional import leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from ..rules import RULES
-from ..tensor import Tensor, _apply, _new, as_tensor
+from ..tensor import Tensor, _apply, _new, as_tensor, where
 from ..tensor_ops import one_hot
+from ._activations import dropout, elu, embedding, gelu, silu
+from .conv import avg_pool2d, conv2d, max_pool2d
+from .norm import batch_norm, layer_norm
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "cross_entropy", "hinge_loss", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax",
-    "REDUCTIONS", "one_hot",
+    "cross_entropy", "nll_loss", "smooth_l1_loss", "kl_div", "hinge_loss", "sigmoid", "tanh", "relu",
+    "leaky_relu", "softmax", "log_softmax", "gelu", "silu", "elu", "dropout", "embedding", "linear", "conv2d",
+    "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "one_hot", "REDUCTIONS",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -82,7 +86,27 @@ def _check_probability_targets(target: Tensor, name: str) -> None:
         raise ValueError(f"{name}: targets must lie in [0, 1]")
 
 
-def binary_cross_entropy(probability, target, reduction: str = "mean") -> Tensor:
+def _constant_like(value, like: Tensor) -> Tensor:
+    """A weight in the dtype of the values it weighs (a list, array or a tensor without a gradient),
+    so a float64 weight does not turn a float32 loss into float64."""
+    if isinstance(value, Tensor) and value.requires_grad:
+        return value
+    return _new(np.asarray(value.data if isinstance(value, Tensor) else value, dtype=like.dtype))
+
+
+def _weighted(loss: Tensor, weight, name: str) -> Tensor:
+    """``loss``·``weight`` where a weight is given (broadcast against the loss, as in PyTorch)."""
+    if weight is None:
+        return loss
+    weight = _constant_like(weight, loss)
+    try:
+        np.broadcast_shapes(weight.shape, loss.shape)
+    except ValueError:
+        raise ValueError(f"{name}: weight of shape {weight.shape} does not broadcast to {loss.shape}") from None
+    return loss * weight
+
+
+def binary_cross_entropy(probability, target, weight=None, reduction: str = "mean") -> Tensor:
     """L = −(y·ln p + (1 − y)·ln(1 − p)) for probabilities p; each log is clamped at −100 as in PyTorch."""
     probability, target = _pair(probability, target, "binary_cross_entropy")
     values = np.asarray(probability.data)
@@ -91,41 +115,195 @@ def binary_cross_entropy(probability, target, reduction: str = "mean") -> Tensor
             "binary_cross_entropy: probabilities must lie in [0, 1] (use the _with_logits form for scores)"
         )
     _check_probability_targets(target, "binary_cross_entropy")
-    return _reduce(_apply(RULES["binary_cross_entropy"], (probability, target)), reduction, "binary_cross_entropy")
+    loss = _apply(RULES["binary_cross_entropy"], (probability, target))
+    return _reduce(_weighted(loss, weight, "binary_cross_entropy"), reduction, "binary_cross_entropy")
 
 
-def binary_cross_entropy_with_logits(logit, target, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy of σ(z), fused and stable: ∂L/∂z = σ(z) − y, exact for any z."""
-    logit, target = _pair(logit, target, "binary_cross_entropy_with_logits")
-    _check_probability_targets(target, "binary_cross_entropy_with_logits")
-    return _reduce(_apply(RULES["bce_with_logits"], (logit, target)), reduction, "binary_cross_entropy_with_logits")
+def binary_cross_entropy_with_logits(logit, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
+    """Binary cross-entropy of σ(z), fused and stable: ∂L/∂z = σ(z) − y, exact for any z.
 
-
-def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
-    """−ln softmax(z)[y] per sample, for logits z of shape (N, C) and class indices y of shape (N,).
-
-    Fused with the log-softmax: ∂L/∂z = softmax(z) − onehot(y) (divided by N for the mean).
+    ``pos_weight`` p (one per class, broadcast over the last axis) weighs the positive term:
+    L = −(p·y·ln σ(z) + (1 − y)·ln(1 − σ(z))) = (1 − y)·z + (1 + (p − 1)·y)·softplus(−z).
+    ``weight`` multiplies each element's loss.
     """
-    logits = as_tensor(logits)
+    name = "binary_cross_entropy_with_logits"
+    logit, target = _pair(logit, target, name)
+    _check_probability_targets(target, name)
+    if pos_weight is None:
+        loss = _apply(RULES["bce_with_logits"], (logit, target))
+    else:
+        pos_weight = _constant_like(pos_weight, logit)
+        try:
+            np.broadcast_shapes(pos_weight.shape, logit.shape)
+        except ValueError:
+            raise ValueError(f"{name}: pos_weight of shape {pos_weight.shape} does not broadcast to "
+                             f"{logit.shape}") from None
+        loss = (1 - target) * logit + (1 + (pos_weight - 1) * target) * (-logit).softplus()
+    return _reduce(_weighted(loss, weight, name), reduction, name)
+
+
+def _class_labels(target, expected_shape: tuple[int, ...], classes: int, ignore_index: int, name: str):
+    """Class indices as an int64 array of ``expected_shape``, checked against the number of classes."""
     labels = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if logits.ndim < 1:
-        raise ValueError("cross_entropy: logits need a class axis, got a 0-d tensor")
-    if labels.shape != logits.shape[:-1]:
+    if labels.shape != expected_shape:
         raise ValueError(
-            f"cross_entropy: logits of shape {logits.shape} need class indices of shape {logits.shape[:-1]}, "
+            f"{name}: an input of {classes} classes (axis 1) needs class indices of shape {expected_shape}, "
             f"got {labels.shape}"
         )
     if labels.dtype.kind == "f":
         if not np.all(labels == np.round(labels)):
-            raise ValueError("cross_entropy: targets must be class indices (whole numbers)")
+            raise ValueError(f"{name}: targets must be class indices (whole numbers) or, with the input's "
+                             "shape, class probabilities")
         labels = labels.astype(np.int64)
     elif labels.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be integer class indices, got {labels.dtype}")
-    classes = logits.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        bad = labels[(labels < 0) | (labels >= classes)].flat[0]
-        raise ValueError(f"cross_entropy: class index {bad} is out of range for {classes} classes")
-    return _reduce(_apply(RULES["cross_entropy"], (logits, _new(labels))), reduction, "cross_entropy")
+        raise TypeError(f"{name}: targets must be integer class indices, got {labels.dtype}")
+    valid = labels != ignore_index
+    bad = valid & ((labels < 0) | (labels >= classes))
+    if np.any(bad):
+        raise ValueError(f"{name}: class index {labels[bad].flat[0]} is out of range for {classes} classes")
+    return labels.astype(np.int64), valid
+
+
+def _classes_last(x: Tensor) -> Tensor:
+    """(N, C, d1, …) → (N, d1, …, C): PyTorch puts the class axis at 1, the fused kernels want it last."""
+    if x.ndim <= 2:
+        return x
+    return x.permute(0, *range(2, x.ndim), 1)
+
+
+def _per_class_weight(weight, classes: int, name: str):
+    if weight is None:
+        return None
+    weight = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    if weight.shape != (classes,):
+        raise ValueError(f"{name}: weight must have one entry per class, shape ({classes},), got {weight.shape}")
+    return weight
+
+
+def _reduce_picked(picked: Tensor, labels, valid, weight, reduction: str, name: str) -> Tensor:
+    """Weigh each sample's loss by its class's weight (0 where ignored) and reduce; the mean
+    divides by the total weight, as PyTorch's does."""
+    if weight is None and bool(np.all(valid)):
+        return _reduce(picked, reduction, name)
+    sample_weight = (np.ones(labels.shape) if weight is None else weight[np.where(valid, labels, 0)]) * valid
+    sample_weight = np.asarray(sample_weight, dtype=picked.dtype)
+    loss = where(valid, picked, 0.0) * sample_weight
+    if reduction == "mean":
+        return loss.sum() / sample_weight.sum()
+    return _reduce(loss, reduction, name)
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """L = −w[y]·x[y] per sample, for log-probabilities x of shape (N, C), (N, C, d1, …) or (C,).
+
+    ``weight`` (C,) weighs the classes (the mean divides by the sum of the weights used);
+    samples whose target is ``ignore_index`` count for nothing.
+    """
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise ValueError("nll_loss: the input needs a class axis, got a 0-d tensor")
+    classes = x.shape[0] if x.ndim == 1 else x.shape[1]
+    expected = () if x.ndim == 1 else (x.shape[0],) + x.shape[2:]
+    labels, valid = _class_labels(target, expected, classes, ignore_index, "nll_loss")
+    weight = _per_class_weight(weight, classes, "nll_loss")
+    flat = _classes_last(x)
+    index = tuple(np.indices(labels.shape, sparse=True)) + (np.where(valid, labels, 0),)
+    picked = -flat[index]
+    return _reduce_picked(picked, labels, valid, weight, reduction, "nll_loss")
+
+
+def cross_entropy(logits, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy, as ``torch.nn.functional.cross_entropy``: logits of shape (N, C),
+    (N, C, d1, …) or (C,), the classes on axis 1.
+
+    With class indices y: L = −ln softmax(z)[y] per sample, fused with the log-softmax, so
+    ∂L/∂z = softmax(z) − onehot(y) (divided by N for the mean). With a target of the logits' shape,
+    class probabilities q: L = −Σ_c q_c·ln softmax(z)_c. ``weight``, ``ignore_index`` and
+    ``label_smoothing`` ε (the target mixed with the uniform distribution: (1 − ε)·L + ε·mean_c(−ln p_c))
+    behave as in PyTorch.
+    """
+    name = "cross_entropy"
+    z = as_tensor(logits)
+    if z.ndim == 0:
+        raise ValueError(f"{name}: logits need a class axis, got a 0-d tensor")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must lie in [0, 1], got {label_smoothing}")
+    classes = z.shape[0] if z.ndim == 1 else z.shape[1]
+    weight = _per_class_weight(weight, classes, name)
+    last = _classes_last(z)
+    target_array = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if target_array.shape == z.shape and target_array.dtype.kind == "f" and z.ndim > 0 and \
+            (z.ndim > 1 or target_array.ndim == 1):
+        return _cross_entropy_probabilities(last, target, classes, weight, reduction, label_smoothing)
+    expected = () if z.ndim == 1 else (z.shape[0],) + z.shape[2:]
+    labels, valid = _class_labels(target, expected, classes, ignore_index, name)
+    # The labels tensor itself when it is already what the rule needs: then chainrule.compile follows
+    # it from the step's arguments. Only when no label could be ignore_index's: an ignore_index
+    # outside ±classes can never index a class, so a replayed label equal to it fails loudly.
+    plain = (isinstance(target, Tensor) and np.asarray(target.data).dtype == np.int64 and bool(np.all(valid))
+             and not -classes <= ignore_index < classes)
+    picked = _apply(RULES["cross_entropy"], (last, target if plain else _new(np.where(valid, labels, 0))))
+    loss = _reduce_picked(picked, labels, valid, weight, reduction, name)
+    if not label_smoothing:
+        return loss
+    log_p = last.log_softmax(-1)
+    smooth = -(log_p if weight is None else log_p * np.asarray(weight, dtype=log_p.dtype)).sum(-1)
+    smooth = where(valid, smooth, 0.0)
+    if reduction == "mean":
+        total = valid.sum() if weight is None else (weight[np.where(valid, labels, 0)] * valid).sum()
+        smooth = smooth.sum() / np.asarray(total, dtype=smooth.dtype)
+    else:
+        smooth = _reduce(smooth, reduction, name)
+    return (1 - label_smoothing) * loss + (label_smoothing / classes) * smooth
+
+
+def _cross_entropy_probabilities(last: Tensor, target, classes: int, weight, reduction: str,
+                                 label_smoothing: float) -> Tensor:
+    target = _classes_last(target if isinstance(target, Tensor) else _new(np.asarray(target, dtype=last.dtype)))
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    log_p = last.log_softmax(-1)
+    products = log_p * target
+    if weight is not None:
+        products = products * np.asarray(weight, dtype=log_p.dtype)
+    # The mean is over samples (and positions), not weighted: PyTorch's rule for probability targets.
+    return _reduce(-products.sum(-1), reduction, "cross_entropy")
+
+
+def smooth_l1_loss(prediction, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """½(ŷ − y)²/β where |ŷ − y| < β, else |ŷ − y| − ½β (β = 0: the L1 loss), as PyTorch's."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    prediction, target = _pair(prediction, target, "smooth_l1_loss")
+    error = (prediction - target).abs()
+    if beta == 0:
+        return _reduce(error, reduction, "smooth_l1_loss")
+    quadratic = error.clip(max=beta)
+    return _reduce(0.5 * quadratic * quadratic / beta + (error - quadratic), reduction, "smooth_l1_loss")
+
+
+def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback–Leibler divergence with ``input`` the log-probabilities ln q and ``target`` p:
+    p·(ln p − ln q) elementwise (0 where p = 0), or e^t·(t − ln q) with ``log_target`` t = ln p.
+
+    ``reduction="batchmean"`` divides the sum by the batch size (the true KL divergence per sample);
+    ``"mean"`` divides by the number of elements, as in PyTorch.
+    """
+    name = "kl_div"
+    log_q, target = _pair(input, target, name)
+    if log_target:
+        pointwise = target.exp() * (target - log_q)
+    else:
+        positive = np.asarray(target.data) > 0
+        # p·ln p is 0 at p = 0 (its limit); the log is taken of 1 there, so nothing is NaN.
+        log_p = where(positive, target, 1.0).log()
+        pointwise = target * (log_p - log_q)
+    if reduction == "batchmean":
+        batch = log_q.shape[0] if log_q.ndim else 1
+        return pointwise.sum() / batch
+    return _reduce(pointwise, reduction, name)
 
 
 def hinge_loss(score, target, reduction: str = "mean", margin: float = 1.0) -> Tensor:

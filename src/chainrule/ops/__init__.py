@@ -1,3 +1,3 @@
 """Importing this package fills the rule table (``chainrule.rules.RULES``)."""
 
-from . import elementwise, indexing, linalg, nn, reductions, shape  # noqa: F401
+from . import activations, conv, elementwise, indexing, linalg, nn, reductions, shape  # noqa: F401

@@ -17,12 +17,24 @@ rebound to its new value. Parameters keep their dtype. Gradients are only read.
 """
 
 from .adam import Adam, AdamW
-from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    LRScheduler,
+    MultiStepLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+    StepLR,
+)
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop",
-    "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR",
+    "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR", "LinearLR",
+    "OneCycleLR", "SequentialLR", "ReduceLROnPlateau",
 ]
