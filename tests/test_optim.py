@@ -472,3 +472,31 @@ def test_scheduler_resumes_from_last_epoch():
     assert resumed.get_last_lr() == pytest.approx([expected], abs=1e-15)
     with pytest.raises(ValueError, match="initial_lr"):
         StepLR(SGD([_w()]), step_size=2, last_epoch=3)
+
+
+def test_adagrad_follows_torch_step_for_step():
+    import torch
+
+    start = np.array([1.0, -2.0, 0.5])
+    for settings in ({}, {"lr_decay": 0.1, "weight_decay": 0.05, "initial_accumulator_value": 0.3},
+                     {"maximize": True, "eps": 1e-6}):
+        ours = cr.tensor(start.copy(), requires_grad=True)
+        theirs = torch.tensor(start.copy(), requires_grad=True)
+        opt_ours = cr.optim.Adagrad([ours], lr=0.1, **settings)
+        opt_theirs = torch.optim.Adagrad([theirs], lr=0.1, **settings)
+        for _ in range(5):
+            for w, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+                opt.zero_grad()
+                ((w - 1) ** 2 * w).sum().backward()
+                opt.step()
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+    scalar, scalar_torch = cr.tensor(np.float64(2.0), requires_grad=True), torch.tensor(2.0, dtype=torch.float64,
+                                                                                         requires_grad=True)
+    for w, opt in ((scalar, cr.optim.Adagrad([scalar], lr=0.3)), (scalar_torch, torch.optim.Adagrad([scalar_torch],
+                                                                                                   lr=0.3))):
+        for _ in range(3):
+            opt.zero_grad()
+            (w ** 3).backward()
+            opt.step()
+    assert scalar.item() == pytest.approx(scalar_torch.item(), rel=1e-12)

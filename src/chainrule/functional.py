@@ -5,6 +5,8 @@ Each accepts a Tensor, a number or an array, and returns a Tensor.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .rules import RULES
 from .tensor import Tensor, _apply, as_tensor, concatenate, matmul, stack, where
 from .tensor_ops import (
@@ -36,7 +38,7 @@ __all__ = [
     "clone", "gather", "scatter_add", "einsum", "mm", "bmm", "std", "var", "prod", "cumsum", "logsumexp", "norm",
     "all", "any", "allclose", "isclose", "is_tensor", "argmax", "argmin", "amax", "amin", "sort", "argsort", "topk",
     "add", "sub", "mul", "div", "neg", "square", "reciprocal", "rsqrt", "log1p", "expm1", "flip", "masked_fill",
-    "dot", "mv", "outer", "trace", "sign", "floor", "ceil", "trunc", "round",
+    "dot", "mv", "outer", "trace", "sign", "floor", "ceil", "trunc", "round", "equal",
 ]
 
 
@@ -367,3 +369,9 @@ def trunc(x) -> Tensor:
 def round(x) -> Tensor:  # noqa: A001
     """Round half to even (PyTorch's and numpy's rule); derivative 0."""
     return as_tensor(x).round()
+
+
+def equal(a, b) -> bool:
+    """True when ``a`` and ``b`` have the same shape and the same elements (``torch.equal``)."""
+    a, b = as_tensor(a), as_tensor(b)
+    return a.shape == b.shape and bool(np.array_equal(a.data, b.data))

@@ -95,6 +95,13 @@ def _plain(value):
     return value.data if isinstance(value, _t.Tensor) else np.asarray(value)
 
 
+def _floor_operands(tensor, other):
+    """The raw operands of ``//`` in PyTorch's result dtype (a Python number does not widen a tensor)."""
+    other = other if isinstance(other, _t.Tensor) else _t._constant(other, tensor, "floor_divide")
+    a, b = _t._promote(None, tensor, other)
+    return a.data, b.data
+
+
 def _order(data, axis: int, descending: bool) -> np.ndarray:
     """Indices that sort ``data`` along ``axis``, stable: equal values keep their order either way.
 
@@ -388,13 +395,15 @@ class TensorOps:
     def floor_divide(self, other):
         """⌊a / b⌋. Not differentiable (its derivative is 0 wherever it exists), so the result carries
         no gradient; PyTorch raises at backward instead."""
-        return _t._new(np.floor_divide(self.data, _plain(other)))
+        a, b = _floor_operands(self, other)
+        return _t._new(np.floor_divide(a, b))
 
     def __floordiv__(self, other):
         return self.floor_divide(other)
 
     def __rfloordiv__(self, other):
-        return _t._new(np.floor_divide(_plain(other), self.data))
+        b, a = _floor_operands(self, other)
+        return _t._new(np.floor_divide(a, b))
 
     def sign(self):
         return _t._apply(RULES["sign"], (self,))

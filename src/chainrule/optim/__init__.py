@@ -16,6 +16,7 @@ views of them stay valid); a 0-d parameter, whose data is a numpy scalar, is
 rebound to its new value. Parameters keep their dtype. Gradients are only read.
 """
 
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .lr_scheduler import (
     CosineAnnealingLR,
@@ -34,7 +35,7 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop",
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR", "LinearLR",
     "OneCycleLR", "SequentialLR", "ReduceLROnPlateau",
 ]
