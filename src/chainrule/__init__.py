@@ -1,6 +1,6 @@
 """chainrule: backpropagation and gradient descent you can see, number by number."""
 
-from . import autograd, cuda, data, nn, optim, random  # noqa: E402, F401  (cr.autograd.grad, as torch.autograd.grad)
+from . import autograd, cuda, data, nn, optim, random, utils  # noqa: E402, F401  (cr.autograd.grad, as torch.autograd.grad)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .compile import compile  # noqa: A004  (chainrule.compile, as torch.compile and jax.jit)
 from .devices import device
