@@ -431,6 +431,16 @@ def _seed_instruction(root, gslot, seed):
     return run
 
 
+def _deliver(s, grads, plans) -> None:
+    """Put each planned gradient in its slot: un-broadcast where the shapes say so, added to what an
+    earlier path left there (the chain rule's sum over paths)."""
+    for position, target, shape, first in plans:
+        grad = grads[position]
+        if grad.shape != shape:
+            grad = unbroadcast(grad, shape)
+        s[target] = grad if first else s[target] + grad
+
+
 def _vjp_instruction(vjp, g, out, ins, attrs, plans, needs):
     """One rule's VJP, its gradients summed into their slots: specialised for the common shapes of
     the call, since this runs once per node per replay."""
@@ -451,11 +461,7 @@ def _vjp_instruction(vjp, g, out, ins, attrs, plans, needs):
 
     def run(s):
         grads = vjp(s[g], s[out], *[s[i] for i in ins], **kwargs)
-        for position, target, shape, first in plans:
-            grad = grads[position]
-            if grad.shape != shape:
-                grad = unbroadcast(grad, shape)
-            s[target] = grad if first else s[target] + grad
+        _deliver(s, grads, plans)
 
     return run
 
@@ -490,11 +496,7 @@ def _vjp_kernel_instruction(kernel, vjp, g, out, ins, attrs, plans, needs, owner
                 grad = grads[position]
                 if grad.__class__ is np.ndarray:
                     buffers[position] = grad
-        for position, target, shape, first in plans:
-            grad = grads[position]
-            if grad.shape != shape:
-                grad = unbroadcast(grad, shape)
-            s[target] = grad if first else s[target] + grad
+        _deliver(s, grads, plans)
 
     return run
 
