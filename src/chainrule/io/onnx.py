@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import nn as L
 from ..autograd import no_grad
-from ..nn import layers as L
+from ..nn.conv import _conv_padding, _pair
 from ..nn.module import Module
 from ..tensor import Tensor, _new
 from .writer import write_bytes
@@ -97,7 +98,109 @@ register(L.Tanh, lambda m, g, x: g.node("Tanh", [x]))
 register(L.ReLU, lambda m, g, x: g.node("Relu", [x]))
 register(L.Identity, lambda m, g, x: g.node("Identity", [x]))
 register(L.LeakyReLU, lambda m, g, x: g.node("LeakyRelu", [x], alpha=float(m.negative_slope)))
-register(L.Softmax, lambda m, g, x: g.node("Softmax", [x], axis=int(m.dim)))
+register(L.ELU, lambda m, g, x: g.node("Elu", [x], alpha=float(m.alpha)))
+register(L.SiLU, lambda m, g, x: g.node("Mul", [x, g.node("Sigmoid", [x])]))
+register(L.Dropout, lambda m, g, x: g.node("Identity", [x]))  # the exported model is the eval-mode one
+
+
+def _axis(module, op: str) -> int:
+    if module.dim is None:
+        raise ExportError(f"onnx.export: {type(module).__name__}(dim=None) picks its axis from the input's rank; "
+                          "give it dim= explicitly to export it")
+    return int(module.dim)
+
+
+register(L.Softmax, lambda m, g, x: g.node("Softmax", [x], axis=_axis(m, "Softmax")))
+register(L.LogSoftmax, lambda m, g, x: g.node("LogSoftmax", [x], axis=_axis(m, "LogSoftmax")))
+
+
+def _gelu(module, graph: Graph, x: str) -> str:
+    """0.5·x·(1 + erf(x/√2)), or PyTorch's tanh approximation; opset 17 has no Gelu operator."""
+    if module.approximate == "tanh":
+        cube = graph.node("Mul", [graph.node("Mul", [x, x]), x])
+        inner = graph.node("Add", [x, graph.node("Mul", [cube, graph.constant("c", 0.044715)])])
+        curve = graph.node("Tanh", [graph.node("Mul", [inner, graph.constant("c", np.sqrt(2 / np.pi))])])
+    else:
+        curve = graph.node("Erf", [graph.node("Mul", [x, graph.constant("c", 1 / np.sqrt(2))])])
+    half = graph.node("Mul", [x, graph.constant("half", 0.5)])
+    return graph.node("Mul", [half, graph.node("Add", [curve, graph.constant("one", 1.0)])])
+
+
+register(L.GELU, _gelu)
+
+
+def _flatten(module, graph: Graph, x: str) -> str:
+    if module.end_dim != -1 or module.start_dim < 0:
+        raise ExportError(f"onnx.export: Flatten({module.start_dim}, {module.end_dim}) is exported for a "
+                          "non-negative start_dim and end_dim=-1 only")
+    # Reshape's 0 keeps an input dimension, so the batch axis stays free.
+    shape = graph.constant("shape", np.array([0] * module.start_dim + [-1], dtype=np.int64))
+    return graph.node("Reshape", [x, shape])
+
+
+register(L.Flatten, _flatten)
+
+
+def _conv(module, graph: Graph, x: str) -> str:
+    (top, bottom), (left, right) = _conv_padding(module.padding, module.kernel_size, module.stride,
+                                                 module.dilation, "Conv2d")
+    inputs = [x, graph.constant("weight", module.weight)]
+    if module.bias is not None:
+        inputs.append(graph.constant("bias", module.bias))
+    return graph.node("Conv", inputs, kernel_shape=list(module.kernel_size), strides=list(module.stride),
+                      pads=[top, left, bottom, right], dilations=list(module.dilation), group=module.groups)
+
+
+register(L.Conv2d, _conv)
+
+
+def _pool_settings(module, owner: str) -> dict:
+    kernel = _pair(module.kernel_size, "kernel_size", owner)
+    stride = kernel if module.stride is None else _pair(module.stride, "stride", owner)
+    top, left = _pair(module.padding, "padding", owner, minimum=0)
+    return {"kernel_shape": list(kernel), "strides": list(stride), "pads": [top, left, top, left],
+            "ceil_mode": int(bool(module.ceil_mode))}
+
+
+def _max_pool(module, graph: Graph, x: str) -> str:
+    return graph.node("MaxPool", [x], dilations=list(_pair(module.dilation, "dilation", "MaxPool2d")),
+                      **_pool_settings(module, "MaxPool2d"))
+
+
+def _avg_pool(module, graph: Graph, x: str) -> str:
+    if module.divisor_override is not None:
+        raise ExportError("onnx.export: AvgPool2d(divisor_override=...) has no ONNX form")
+    return graph.node("AveragePool", [x], count_include_pad=int(bool(module.count_include_pad)),
+                      **_pool_settings(module, "AvgPool2d"))
+
+
+register(L.MaxPool2d, _max_pool)
+register(L.AvgPool2d, _avg_pool)
+
+
+def _batch_norm(module, graph: Graph, x: str) -> str:
+    if not module.track_running_stats:
+        raise ExportError("onnx.export: BatchNorm1d(track_running_stats=False) normalises by each batch's own "
+                          "statistics, even in eval mode; only running statistics are exported")
+    features = module.num_features
+    scale = module.weight if module.affine else np.ones(features)
+    shift = module.bias if module.affine else np.zeros(features)
+    return graph.node("BatchNormalization", [x, graph.constant("scale", scale), graph.constant("shift", shift),
+                                             graph.constant("mean", module.running_mean),
+                                             graph.constant("var", module.running_var)], epsilon=module.eps)
+
+
+def _layer_norm(module, graph: Graph, x: str) -> str:
+    weight = module.weight if module.elementwise_affine else np.ones(module.normalized_shape)
+    inputs = [x, graph.constant("scale", weight)]
+    if getattr(module, "bias", None) is not None:
+        inputs.append(graph.constant("shift", module.bias))
+    return graph.node("LayerNormalization", inputs, axis=-len(module.normalized_shape), epsilon=module.eps)
+
+
+register(L.BatchNorm1d, _batch_norm)
+register(L.LayerNorm, _layer_norm)
+register(L.Embedding, lambda m, g, x: g.node("Gather", [g.constant("weight", m.weight), x], axis=0))
 
 
 def _emit(module, graph: Graph, x: str) -> str:

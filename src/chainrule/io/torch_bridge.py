@@ -2,10 +2,12 @@
 ``from_torch(module)`` the reverse.
 
 Both walk the model through one table of layer pairs. Each entry says only how
-to build the empty counterpart with the same settings (sizes, slopes, axes);
-weights and buffers are then copied by ``state_dict``, whose names and layouts
-chainrule shares with PyTorch. Containers (``Sequential``) are converted child
-by child, keeping their children's names. A layer of your own joins with
+to build the empty counterpart with the same settings (sizes, strides, axes);
+weights and buffers (BatchNorm's running statistics) are then copied by
+``state_dict``, whose names and layouts chainrule shares with PyTorch.
+Containers (``Sequential``, ``ModuleList``, ``ModuleDict``) are converted child
+by child, keeping their children's names. Dropout's settings move, not its
+random stream: each side draws its own masks. A layer of your own joins with
 ``register(ChainruleLayer, torch.nn.TheirLayer, to_torch=..., from_torch=...)``.
 
 Values are copied, never shared: training one model leaves the other as it was.
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..nn import layers as L
+from .. import nn as L
 from ..nn.module import Module
 from ..tensor import Tensor
 
@@ -75,14 +77,53 @@ register(L.LeakyReLU, "LeakyReLU",
          from_torch=lambda t, dtype: L.LeakyReLU(t.negative_slope))
 
 
-def _softmax_from_torch(t, dtype):
-    if t.dim is None:
-        raise BridgeError("from_torch: torch.nn.Softmax(dim=None) picks its axis from the input's rank; give it "
-                          "dim= explicitly to convert it")
-    return L.Softmax(t.dim)
+register(L.Softmax, "Softmax", to_torch=lambda m, tnn, dtype: tnn.Softmax(dim=m.dim),
+         from_torch=lambda t, dtype: L.Softmax(t.dim))
+register(L.LogSoftmax, "LogSoftmax", to_torch=lambda m, tnn, dtype: tnn.LogSoftmax(dim=m.dim),
+         from_torch=lambda t, dtype: L.LogSoftmax(t.dim))
+_activation(L.SiLU, "SiLU")
+register(L.GELU, "GELU", to_torch=lambda m, tnn, dtype: tnn.GELU(approximate=m.approximate),
+         from_torch=lambda t, dtype: L.GELU(approximate=t.approximate))
+register(L.ELU, "ELU", to_torch=lambda m, tnn, dtype: tnn.ELU(alpha=m.alpha),
+         from_torch=lambda t, dtype: L.ELU(alpha=t.alpha))
+register(L.Dropout, "Dropout", to_torch=lambda m, tnn, dtype: tnn.Dropout(p=m.p),
+         from_torch=lambda t, dtype: L.Dropout(p=t.p))
+register(L.Flatten, "Flatten", to_torch=lambda m, tnn, dtype: tnn.Flatten(m.start_dim, m.end_dim),
+         from_torch=lambda t, dtype: L.Flatten(t.start_dim, t.end_dim))
+register(L.Conv2d, "Conv2d",
+         to_torch=lambda m, tnn, dtype: tnn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride,
+                                                   padding=m.padding, dilation=m.dilation, groups=m.groups,
+                                                   bias=m.bias is not None, dtype=dtype),
+         from_torch=lambda t, dtype: L.Conv2d(t.in_channels, t.out_channels, t.kernel_size, stride=t.stride,
+                                              padding=t.padding, dilation=t.dilation, groups=t.groups,
+                                              bias=t.bias is not None, padding_mode=t.padding_mode, dtype=dtype))
+register(L.MaxPool2d, "MaxPool2d",
+         to_torch=lambda m, tnn, dtype: tnn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation,
+                                                      ceil_mode=m.ceil_mode),
+         from_torch=lambda t, dtype: L.MaxPool2d(t.kernel_size, t.stride, t.padding, t.dilation,
+                                                 return_indices=t.return_indices, ceil_mode=t.ceil_mode))
+register(L.AvgPool2d, "AvgPool2d",
+         to_torch=lambda m, tnn, dtype: tnn.AvgPool2d(m.kernel_size, m.stride, m.padding, m.ceil_mode,
+                                                      m.count_include_pad, m.divisor_override),
+         from_torch=lambda t, dtype: L.AvgPool2d(t.kernel_size, t.stride, t.padding, t.ceil_mode,
+                                                 t.count_include_pad, t.divisor_override))
+register(L.BatchNorm1d, "BatchNorm1d",
+         to_torch=lambda m, tnn, dtype: tnn.BatchNorm1d(m.num_features, m.eps, m.momentum, m.affine,
+                                                        m.track_running_stats, dtype=dtype),
+         from_torch=lambda t, dtype: L.BatchNorm1d(t.num_features, t.eps, t.momentum, t.affine,
+                                                   t.track_running_stats, dtype=dtype))
+register(L.LayerNorm, "LayerNorm",
+         to_torch=lambda m, tnn, dtype: tnn.LayerNorm(m.normalized_shape, m.eps, m.elementwise_affine,
+                                                      bias=getattr(m, "bias", None) is not None, dtype=dtype),
+         from_torch=lambda t, dtype: L.LayerNorm(t.normalized_shape, t.eps, t.elementwise_affine,
+                                                 bias=t.bias is not None, dtype=dtype))
+register(L.Embedding, "Embedding",
+         to_torch=lambda m, tnn, dtype: tnn.Embedding(m.num_embeddings, m.embedding_dim, m.padding_idx, dtype=dtype),
+         from_torch=lambda t, dtype: L.Embedding(t.num_embeddings, t.embedding_dim, t.padding_idx, t.max_norm,
+                                                 t.norm_type, t.scale_grad_by_freq, t.sparse, dtype=dtype))
 
-
-register(L.Softmax, "Softmax", to_torch=lambda m, tnn, dtype: tnn.Softmax(dim=m.dim), from_torch=_softmax_from_torch)
+# Containers: converted child by child, under the same names.
+_CONTAINERS = ((L.Sequential, "Sequential"), (L.ModuleList, "ModuleList"), (L.ModuleDict, "ModuleDict"))
 
 
 def _torch():
@@ -128,9 +169,11 @@ def to_torch(module: Module):
     torch = _torch()
     if not isinstance(module, Module):
         raise BridgeError(f"to_torch: expected a chainrule Module, got {type(module).__name__}")
-    if isinstance(module, L.Sequential):
-        converted = torch.nn.Sequential(OrderedDict((name, to_torch(child)) for name, child in module._modules.items()))
-        return converted.train(module.training)
+    for ours, theirs in _CONTAINERS:
+        if isinstance(module, ours):
+            children = OrderedDict((name, to_torch(child)) for name, child in module._modules.items())
+            return getattr(torch.nn, theirs)(children if theirs != "ModuleList" else children.values()) \
+                .train(module.training)
     pair = _ours_pair(module)
     if pair is None:
         raise BridgeError(f"to_torch: no torch counterpart for {type(module).__name__}; build the model from "
@@ -150,16 +193,17 @@ def from_torch(module) -> Module:
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise BridgeError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
-    if isinstance(module, torch.nn.Sequential):
-        converted = L.Sequential()
-        for name, child in module.named_children():
-            setattr(converted, name, from_torch(child))  # registered in order, under torch's names
-        return converted.train(module.training)
+    for ours, theirs in _CONTAINERS:
+        if isinstance(module, getattr(torch.nn, theirs)):
+            converted = ours()
+            for name, child in module.named_children():
+                converted.add_module(name, from_torch(child))  # in order, under torch's names
+            return converted.train(module.training)
     pair = _theirs_pair(module, torch)
     if pair is None:
         known = sorted(getattr(p.theirs, "__name__", p.theirs) for p in _PAIRS)
         raise BridgeError(f"from_torch: no chainrule counterpart for {type(module).__module__}."
-                          f"{type(module).__name__}; known: {', '.join(known)} and Sequential")
+                          f"{type(module).__name__}; known: {', '.join(known)}, Sequential, ModuleList and ModuleDict")
     own = _own_dtype(module)
     ours = pair.from_torch(module, None if own is None else _numpy_dtype(own))
     state = {name: value.detach().cpu().numpy().copy() for name, value in module.state_dict().items()
