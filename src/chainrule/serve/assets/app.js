@@ -368,9 +368,12 @@
   }
 
   function onTrainState(state) {
+    // The stream and the control replies race: a reply computed before the last streamed epoch can arrive
+    // after it. Older states are dropped, and the losses are placed at the epoch they start from.
+    if (play.state && state.id === play.state.id && state.step < play.state.step) return;
     play.state = state;
-    play.losses.push(...state.losses);
-    play.val.push(...state.val_losses);
+    play.losses.splice(state.since, Infinity, ...state.losses);
+    play.val.splice(state.since, Infinity, ...state.val_losses);
     play.boundary = state.boundary;
     if (state.done && play.source) { play.source.close(); play.source = null; }
     const last = (list) => (list.length ? list[list.length - 1] : null);
