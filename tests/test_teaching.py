@@ -219,6 +219,8 @@ from test_number_model import neuron_problems  # noqa: E402  (the number model's
           "data": {"x": [2.5, 421.0], "y": 0.0}, "training": {"loss": "mse", "lr": 0.01}})  # needs h = 1e-7
 @example({"model": {"kind": "neuron", "activation": "sigmoid", "weights": [0.0, -2.0], "bias": False},
           "data": {"x": [0.0, -9.0], "y": 0.0}, "training": {"loss": "bce", "lr": 0.01}})  # a noisy ln(1 − σ(18))
+@example({"model": {"kind": "neuron", "activation": "sigmoid", "weights": [2.0], "bias": False},
+          "data": {"x": [13.0], "y": 0.0}, "training": {"loss": "bce", "lr": 0.01}})  # ln(1 − σ(26)): long double
 def test_finite_difference_lines_agree_with_the_gradients(document):
     assume(not isinstance(document["data"]["y"], list))  # one sample: the step-by-step derivation
     try:
@@ -353,3 +355,16 @@ def test_a_layer_level_sigmoid_bce_identity_equals_the_chain():
     np.testing.assert_allclose(identity[0]["value"], data["summary"]["gradients"]["z"], rtol=1e-12, atol=1e-15)
     yhat = next(item for _, item in _items(data, "equation") if item["node"] == "ŷ" and item["kind"] == "forward")
     np.testing.assert_allclose(identity[0]["value"], (np.array(yhat["value"]) - [[1.0], [0.0]]) / 2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("x", [14.5, 18.5])
+def test_a_cross_entropy_float64_cannot_hold_is_refused_in_one_line(x):
+    """σ(37) rounds to 1 − 1.1e-16, so ln(1 − ŷ) would give a loss of 36.737 for the true 37.000."""
+    document = {"model": {"kind": "neuron", "activation": "sigmoid", "weights": [2.0], "bias": False},
+                "data": {"x": [x], "y": 0.0}, "training": {"loss": "bce", "lr": 0.01}}
+    with pytest.raises(DomainError, match="cannot be computed in float64.*bce_with_logits") as raised:
+        explain_problem(parse_problem(document, "saturated.toml"))
+    assert "\n" not in str(raised.value)
+    document["model"]["activation"], document["training"]["loss"] = "identity", "bce_with_logits"
+    data = explain_problem(parse_problem(document, "logits.toml")).to_dict()
+    assert data["summary"]["loss"] == pytest.approx(2 * x, rel=1e-12)

@@ -64,11 +64,34 @@ def check_forward(graph: Graph) -> None:
                 raise DomainError(f"explain: binary cross-entropy compares ŷ with a probability, so the target "
                                   f"must be between 0 and 1, got y = {_number(target)}; use another loss (mse) "
                                   "for other targets")
+        if node.rule is not None and node.rule.name == "binary_cross_entropy":
+            _check_bce_precision(graph, node)
         if node.rule is None or np.all(np.isfinite(node.value)):
             continue
         if all(np.all(np.isfinite(p.value)) for p in node.inputs):
             where = _step_name(graph, node)
             raise DomainError(f"explain: the forward pass breaks at {where}: {_problem(node)}")
+
+
+#: The most a loss may be off by float64's rounding of ŷ before the explainer refuses to narrate it: well
+#: below the last decimal any explanation shows by default.
+BCE_ROUNDING_LIMIT = 1e-4
+
+
+def _check_bce_precision(graph: Graph, node: Node) -> None:
+    """Refuse a binary cross-entropy whose ŷ float64 cannot hold: σ(37) is 1 − 8.5·10⁻¹⁷, which rounds to
+    1 − 1.1·10⁻¹⁶, so ln(1 − ŷ) and the loss come out 0.26 too small. Rounding ŷ moves ln(1 − ŷ) (or ln ŷ)
+    by up to half a unit in the last place of ŷ divided by 1 − ŷ (or ŷ)."""
+    p = np.asarray(node.inputs[0].value, dtype=float)
+    if not np.all(np.isfinite(p)) or np.any((p <= 0) | (p >= 1)):
+        return  # out of the domain altogether: the usual message follows
+    bound = np.spacing(p) / 2 / np.minimum(p, 1 - p)
+    if np.max(bound) > BCE_ROUNDING_LIMIT:
+        worst = float(p.reshape(-1)[int(np.argmax(bound))])
+        raise DomainError(f"explain: binary cross-entropy at {_step_name(graph, node)} cannot be computed in "
+                          f"float64: ŷ = {worst!r} is so close to {'1' if worst > 0.5 else '0'} that rounding it "
+                          f"moves the loss by up to {np.max(bound):.2g}; start from values that saturate the "
+                          "sigmoid less, or use the bce_with_logits loss on the raw output (it never forms 1 − ŷ)")
 
 
 def check_gradients(graph: Graph, gradients: dict[int, np.ndarray]) -> None:

@@ -51,28 +51,43 @@ def step_size(value) -> float:
     return 1e-5 * 10.0 ** max(0, int(np.floor(np.log10(scale)))) if scale >= 1 else 1e-5
 
 
-def _loss_at(graph: Graph, node: Node, value) -> float:
-    computed = replay(graph, {node.index: np.asarray(value, dtype=float)})
-    return float(np.asarray(computed[graph.root.index], dtype=float).sum())
+def _loss_at(graph: Graph, node: Node, value, dtype=np.float64) -> float:
+    if dtype is np.float64:
+        computed = replay(graph, {node.index: np.asarray(value, dtype=float)})
+    else:  # every leaf in the wider type, so that no step rounds back to float64
+        leaves = {n.index: np.asarray(n.value, dtype=dtype) for n in graph.nodes if n.rule is None}
+        computed = replay(graph, {**leaves, node.index: np.asarray(value, dtype=dtype)})
+    return np.asarray(computed[graph.root.index], dtype=dtype).sum()
+
+
+#: A wider float where the platform has one (x86's 80-bit long double): the check's second try, for a loss
+#: whose float64 value carries rounding noise that 2h would magnify (ln(1 − σ(26)) from σ(26)).
+WIDE = np.longdouble if np.finfo(np.longdouble).eps < np.finfo(np.float64).eps else None
 
 
 #: Tensors up to this many elements are checked element by element; larger ones along one direction.
 MAX_ELEMENTS = 64
 
 
-def finite_difference(graph: Graph, node: Node, direction=None, h: float | None = None) -> tuple[float, object]:
+def finite_difference(graph: Graph, node: Node, direction=None, h: float | None = None,
+                      dtype=np.float64) -> tuple[float, object]:
     """(h, the central difference): element by element for a small tensor parameter, or along the
-    unit ``direction`` (the directional derivative, the gradient's projection on it) when one is given."""
-    value = np.asarray(node.value, dtype=np.float64)
+    unit ``direction`` (the directional derivative, the gradient's projection on it) when one is given.
+    The losses are computed in ``dtype`` (float64, or the wider float of the second try)."""
+    value = np.asarray(node.value, dtype=dtype)
     h = step_size(value) if h is None else h
+
+    def central(nudge):
+        return float((_loss_at(graph, node, value + nudge, dtype) - _loss_at(graph, node, value - nudge, dtype))
+                     / (2 * h))
+
     if value.ndim == 0 or direction is not None:
-        nudge = h if direction is None else h * np.asarray(direction, dtype=float)
-        return h, (_loss_at(graph, node, value + nudge) - _loss_at(graph, node, value - nudge)) / (2 * h)
+        return h, central(h if direction is None else h * np.asarray(direction, dtype=dtype))
     estimate = np.zeros(value.shape)
     for position in np.ndindex(value.shape):
-        nudge = np.zeros(value.shape)
+        nudge = np.zeros(value.shape, dtype=dtype)
         nudge[position] = h
-        estimate[position] = (_loss_at(graph, node, value + nudge) - _loss_at(graph, node, value - nudge)) / (2 * h)
+        estimate[position] = central(nudge)
     return h, estimate
 
 
@@ -108,9 +123,12 @@ def check_note(graph: Graph, node: Node, gradient, precision: int, top: str = "L
     # A loss that curves sharply in w (a large input multiplies it) needs a smaller h, as the central
     # difference's error grows as h²; one whose float64 value carries noise (ln(1 − σ(18)) from σ(18)) needs a
     # larger one, as that noise is divided by 2h. So h tries a hundred times smaller and larger before the verdict.
+    # If none agrees in float64, the same ladder runs once more in the wider float, where there is one.
     base = step_size(node.value)
-    for h in [float(f"{base * factor:.0e}") for factor in (1, 0.1, 0.01, 10, 100)]:  # exact powers of ten
-        h, estimate = finite_difference(graph, node, direction, h)
+    ladder = [float(f"{base * factor:.0e}") for factor in (1, 0.1, 0.01, 10, 100)]  # exact powers of ten
+    tries = [(h, np.float64) for h in ladder] + ([(h, WIDE) for h in ladder] if WIDE is not None else [])
+    for h, dtype in tries:
+        h, estimate = finite_difference(graph, node, direction, h, dtype)
         good = agrees(estimate, gradient, abs(loss))
         if good:
             break
