@@ -314,6 +314,7 @@ def test_cli_classifies_with_a_class_index_target(capsys):
     status, out, _ = run_cli(capsys, "explain", "example1", "--target", "1", "--loss", "bce")
     assert status == 0 and "∂L/∂z = ŷ − y = 0.622 − 1.0 = −0.378" in out
     assert "The seed document writes" not in out  # the seed's numbers are for its own target
+    assert "squared error" not in out  # nor is the file's description, which names its own loss
     for argv, fragments in [
         (("softmax", "--target", "3"), ("--target", "class indices 0 to 2")),
         (("softmax", "--target", "1.5"), ("--target", "class indices")),

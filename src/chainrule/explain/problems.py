@@ -436,7 +436,9 @@ def retarget(problem: Problem, target: float | None, loss: str | None) -> Proble
             y = np.full((1, outputs), float(target))
     if y is None and loss != "none":
         raise ProblemError(f"{where}: --loss {loss} needs a target (--target)")
-    return dataclasses.replace(problem, y=y, loss=loss, reference={})
+    # A description written for the file's own loss ("with the squared error") would now mislead.
+    description = problem.description if loss == problem.loss else ""
+    return dataclasses.replace(problem, y=y, loss=loss, reference={}, description=description)
 
 
 def load_problem(path) -> Problem:
