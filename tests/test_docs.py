@@ -63,3 +63,16 @@ def test_every_command_the_docs_show_runs(doc, command, tmp_path, monkeypatch, c
     status, out, err = run_cli(capsys, *shlex.split(command)[1:])
     assert status == 0, f"{doc}: `{command}` failed: {err}"
     assert out or any(tmp_path.rglob("*.*")), command
+
+
+def python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.S)
+
+
+README_CODE = python_blocks(ROOT / "README.md")
+
+
+@pytest.mark.parametrize("code", README_CODE, ids=[f"README block {i + 1}" for i in range(len(README_CODE))])
+def test_every_python_block_of_the_readme_runs(code, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
