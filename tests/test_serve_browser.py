@@ -79,6 +79,9 @@ def summary_value(page, name) -> float:
 
 def test_editing_w_changes_the_gradient_and_the_update(page, tmp_path):
     assert summary_value(page, "∂L/∂w") == pytest.approx(0.29256050705391523)
+    # beside the exact value, the number the page's own line writes (carried by hand): the two never clash
+    assert page.inner_text("#summary tr[data-name='w_new'] td.worked") == "0.4708"
+    assert page.inner_text("#summary tr[data-name='loss L'] td.worked") == "0.387"
     shot(page, tmp_path, "explore-laptop")
     page.fill("#given-0", "0.6")
     page.wait_for_selector("#summary tr[data-name='w_new'] td[data-value^='0.57']")

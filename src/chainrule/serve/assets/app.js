@@ -174,15 +174,38 @@
     for (const [name, value] of Object.entries(summary.new_parameters || {})) {
       if (typeof value !== "object") rows.push([`${name}_new`, value]);
     }
+    // Beside each exact value, the number the derivation writes for it (carried by hand, as the page
+    // shows it), so that the table and the page never seem to disagree: 0.4708 worked, 0.470744 exact.
+    const worked = workedNumbers(data);
     const table = el("table", { class: "numbers" });
-    const caption = el("caption", {}, data.title || "");
-    table.append(caption);
+    table.append(el("caption", {}, data.title || ""));
+    const head = el("tr");
+    head.append(el("th", { scope: "col" }, ""), el("th", { scope: "col" }, "exact"),
+                el("th", { scope: "col" }, "as worked"));
+    table.append(head);
     for (const [name, value] of rows) {
       const row = el("tr", { "data-name": name });
-      row.append(el("th", { scope: "row" }, name), el("td", { "data-value": JSON.stringify(value) }, number(value, 4)));
+      row.append(el("th", { scope: "row" }, name), el("td", { "data-value": JSON.stringify(value) }, number(value, 6)),
+                 el("td", { class: "worked" }, worked.get(name) ?? "—"));
       table.append(row);
     }
     container.append(table);
+  }
+
+  // The written number of each line, by the name the summary gives it: the loss line is "loss L", the
+  // check's loss "new L", an update "w_new"; gradients keep their own names. The first line of a name wins
+  // (a data set's narration repeats names per sample; its summary has no single worked number for them).
+  function workedNumbers(data) {
+    const worked = new Map();
+    for (const section of data.sections || []) {
+      for (const item of section.items || []) {
+        if (item.type !== "equation" || !item.lhs || item.shown_text === undefined || item.context) continue;
+        const lhs = item.lhs.text;
+        const name = item.kind === "loss" ? "loss L" : section.kind === "check" && lhs === "L" ? "new L" : lhs;
+        if (!worked.has(name)) worked.set(name, item.shown_text);
+      }
+    }
+    return worked;
   }
 
   // The given values of the explanation (parameters, inputs, the target), as fields to edit.
