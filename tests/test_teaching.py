@@ -369,3 +369,22 @@ def test_a_cross_entropy_float64_cannot_hold_is_refused_in_one_line(x):
     document["model"]["activation"], document["training"]["loss"] = "identity", "bce_with_logits"
     data = explain_problem(parse_problem(document, "logits.toml")).to_dict()
     assert data["summary"]["loss"] == pytest.approx(2 * x, rel=1e-12)
+
+
+def test_published_circuits_of_cs231n_give_their_gradients():
+    """CS231n's backpropagation notes: (x + y)·z at x = −2, y = 5, z = −4, and the 2-d sigmoid neuron with
+    w = (2, −3, −3), x = (−1, −2). Their gradients, and a takeaway that names a tie instead of picking one."""
+    problem = expression_problem("q = x + y; q*z", {"x": -2.0, "y": 5.0, "z": -4.0}, params=["x", "y", "z"])
+    data = explain_problem(problem).to_dict()
+    assert data["summary"]["gradients"]["x"] == -4.0 and data["summary"]["gradients"]["y"] == -4.0
+    assert data["summary"]["gradients"]["z"] == 3.0 and data["summary"]["gradients"]["q"] == -4.0
+    takeaway = " ".join(i["text"] for s in data["sections"] if s["kind"] == "takeaways" for i in s["items"])
+    assert "most sensitive to x and y (|∂f/∂x| = |∂f/∂y| = 4.0)" in takeaway
+    values = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
+    problem = expression_problem("1/(1+exp(-(w0*x0+w1*x1+w2)))", values, params=list(values))
+    gradients = explain_problem(problem).to_dict()["summary"]["gradients"]
+    f = 1 / (1 + math.exp(-1.0))
+    expected = {"w0": -1.0, "x0": 2.0, "w1": -2.0, "x1": -3.0, "w2": 1.0}  # ∂(w·x)/∂·, times σ'(1)
+    for name, factor in expected.items():
+        assert gradients[name] == pytest.approx(factor * f * (1 - f), rel=1e-12)
+    assert round(gradients["x0"], 3) == 0.393 and round(gradients["w0"], 3) == -0.197

@@ -713,7 +713,8 @@ class _ScalarDerivation(_Common):
                                           shown, rounding.decimals_of(shown), node=node.name, note=note,
                                           inputs=tuple(inputs)))
         if not section.items:
-            section.items.append(Note("Every parameter feeds the loss directly, so its gradient is the local "
+            what = "the function" if self.top == "f" else "the loss"
+            section.items.append(Note(f"Every parameter feeds {what} directly, so its gradient is the local "
                                       "derivative above."))
         return section
 

@@ -30,9 +30,17 @@ def takeaways_section(graph: Graph, derivation: Derivation, sections: list[Secti
         names = ", ".join(f"∂{top}/∂{n.name}" for n in parameters[:6]) + (", …" if len(parameters) > 6 else "")
         line = f"Backpropagation: the chain rule gave {names}, each local derivative computed once and reused."
         if len(parameters) > 1:
-            element = "" if largest.is_scalar else ", its largest element"
-            line += (f" {what.capitalize()} is most sensitive to {largest.name} "
-                     f"(|∂{top}/∂{largest.name}| = {text(sizes[largest.name])}{element}).")
+            # A tie (CS231n's (x + y)·z gives ∂f/∂x = ∂f/∂y = −4) names every parameter that shares the lead.
+            tied = [n for n in parameters if text(sizes[n.name]) == text(sizes[largest.name])]
+            if len(tied) == len(parameters):
+                line += (f" {what.capitalize()} is as sensitive to each of them "
+                         f"(|∂{top}/∂{largest.name}| = {text(sizes[largest.name])} for all).")
+            else:
+                element = "" if all(n.is_scalar for n in tied) else ", the largest element"
+                named = " and ".join(n.name for n in tied) if len(tied) <= 3 else f"{len(tied)} parameters"
+                bars = " = ".join(f"|∂{top}/∂{n.name}|" for n in tied[:3])
+                line += (f" {what.capitalize()} is most sensitive to {named} "
+                         f"({bars} = {text(sizes[largest.name])}{element}).")
         items.append(Note(line))
     checks = [item for s in sections for item in s.items if isinstance(item, FiniteDifference)]
     if checks:
