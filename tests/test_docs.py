@@ -76,3 +76,15 @@ README_CODE = python_blocks(ROOT / "README.md")
 def test_every_python_block_of_the_readme_runs(code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+
+
+def test_the_problem_file_of_the_formats_page_is_a_working_problem(tmp_path, capsys):
+    """docs/formats.md lists every key of a problem file in one example: it must run as it stands."""
+    text = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(title = \"Example 2.*?)```", text, flags=re.S)
+    assert block, "the formats page's problem file is not where this test looks"
+    path = tmp_path / "every-key.toml"
+    path.write_text(block.group(1), encoding="utf-8")
+    status, out, err = run_cli(capsys, "explain", str(path))
+    assert status == 0, err
+    assert "My textbook" in out or "w1" in out

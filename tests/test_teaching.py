@@ -388,3 +388,36 @@ def test_published_circuits_of_cs231n_give_their_gradients():
     for name, factor in expected.items():
         assert gradients[name] == pytest.approx(factor * f * (1 - f), rel=1e-12)
     assert round(gradients["x0"], 3) == 0.393 and round(gradients["w0"], 3) == -0.197
+
+
+@pytest.mark.parametrize("mode", ["compare", "batch", "stochastic", "minibatch"])
+def test_a_data_set_narration_has_definitions_a_checked_gradient_and_takeaways(mode):
+    document = {"model": {"kind": "neuron", "activation": "tanh", "weights": [0.3, -0.2], "bias": 0.1},
+                "data": {"x": [[1.0, 2.0], [0.5, -1.0], [-1.5, 0.5], [2.0, 0.0]], "y": [0.5, -0.2, 0.1, 0.9]},
+                "training": {"loss": "mse", "lr": 0.1, "mode": mode, "batch_size": 2}}
+    data = explain_problem(parse_problem(document, "four.toml")).to_dict()
+    kinds = [s["kind"] for s in data["sections"]]
+    assert kinds[1] == "definitions" and kinds[-1] == "takeaways"
+    checks = _fd_checks(data)
+    assert sorted(c["parameter"] for c in checks) == ["b", "w1", "w2"]
+    # the check differentiates the mean loss of the samples the first averaged gradient covers
+    samples = {"compare": 4, "batch": 4, "minibatch": 2, "stochastic": 1}[mode]
+    x, y = np.array(document["data"]["x"][:samples]), np.array(document["data"]["y"][:samples])
+    w = np.array([0.3, -0.2])
+    pred = np.tanh(x @ w + 0.1)
+    exact = {"w1": np.mean(2 * (pred - y) * (1 - pred ** 2) * x[:, 0]),
+             "w2": np.mean(2 * (pred - y) * (1 - pred ** 2) * x[:, 1]),
+             "b": np.mean(2 * (pred - y) * (1 - pred ** 2))}
+    for check in checks:
+        assert check["agrees"] and "✓" in check["text"]
+        assert check["gradient"] == pytest.approx(exact[check["parameter"]], rel=1e-12)
+        assert check["estimate"] == pytest.approx(exact[check["parameter"]], rel=1e-6)
+    takeaways = " ".join(i["text"] for i in data["sections"][-1]["items"])
+    assert "one pass took the mean loss from" in takeaways
+
+
+def test_a_frozen_parameter_is_labelled_as_such():
+    document = {"model": {"kind": "neuron", "activation": "sigmoid", "weights": [0.5], "bias": 0.2},
+                "data": {"x": [1.0], "y": 0.0}, "training": {"lr": 0.1, "frozen": ["b"]}}
+    text = explain_problem(parse_problem(document, "frozen.toml")).to_text()
+    assert "b = 0.2   (frozen: given, never updated)" in text and "b_new" not in text

@@ -49,11 +49,22 @@ def _explain_problem(problem: Problem, *, steps, precision, detail, optimizer, e
     if changes:
         problem = dataclasses.replace(problem, **changes)
     explanation = _explain_as_given(problem, detail=detail, exact=exact)
+    _label_frozen(explanation, problem.frozen)
     # The pictures of its dynamics are drawn when asked for (the page, --plot), not on every explanation.
     explanation.picture_source = lambda **limits: dynamics_of_problem(problem, **limits)
     if same_problem:
         annotate_reference(explanation, problem.reference, problem.reference_source)
     return explanation
+
+
+def _label_frozen(explanation: Explanation, frozen) -> None:
+    """A frozen parameter enters the graph as a given value; its line says why (not just "input")."""
+    for section in explanation.sections:
+        if section.kind != "given":
+            continue
+        for item in section.items:
+            if getattr(item, "kind", None) == "given" and item.lhs.to_text() in frozen:
+                item.note = "frozen: given, never updated"
 
 
 def _explain_as_given(problem: Problem, *, detail, exact) -> Explanation:

@@ -134,9 +134,30 @@ def check_note(graph: Graph, node: Node, gradient, precision: int, top: str = "L
             break
     else:  # no h agrees: the verdict is given at the usual h
         h, estimate = finite_difference(graph, node, direction, base)
-    h_text = typographic_minus(number_text(h, 0, 1))
     # The step is called h, unless the problem has a value of that name (a hidden unit h): then ε.
     step = "ε" if any(n.name == "h" for n in graph.visible) else "h"
+    return _note(name, h, estimate, gradient, good, precision, top, step, direction)
+
+
+def check_loss_note(name: str, loss_at, value: float, gradient: float, precision: int,
+                    top: str = "L") -> FiniteDifference:
+    """The same check for a loss given as a function of one scalar parameter, ``loss_at(value)`` in float64:
+    a data set's mean loss, whose gradient is the average of the per-sample gradients."""
+    base = step_size(value)
+    loss = abs(float(loss_at(value)))
+    for h in [float(f"{base * factor:.0e}") for factor in (1, 0.1, 0.01, 10, 100)]:
+        estimate = (loss_at(value + h) - loss_at(value - h)) / (2 * h)
+        good = agrees(estimate, gradient, loss)
+        if good:
+            break
+    else:
+        h = base
+        estimate = (loss_at(value + h) - loss_at(value - h)) / (2 * h)
+    return _note(name, h, np.float64(estimate), np.float64(gradient), good, precision, top, "h", None)
+
+
+def _note(name, h, estimate, gradient, good, precision, top, step, direction) -> FiniteDifference:
+    h_text = typographic_minus(number_text(h, 0, 1))
     if direction is not None:
         head = (f"finite-difference check along u = ∂{top}/∂{name} / ‖∂{top}/∂{name}‖: "
                 f"({top}({name} + {step}·u) − {top}({name} − {step}·u)) / 2{step} with {step} = {h_text}")

@@ -5,7 +5,9 @@
 * stochastic: one sample at a time, each gradient recomputed at the weights
   the previous update left;
 * mini-batch: the average over each chunk, one update per chunk;
-* a closing table comparing where one epoch of each mode ends up.
+* a closing table comparing where one epoch of each mode ends up;
+* around them, as in a single sample's explanation: the functions used, a finite-difference check of the
+  first averaged gradient, and the takeaways (``modes_teaching``).
 
 Hand-rounded numbers are carried along each path as the seed does; the table
 also gives the exact values.
@@ -24,6 +26,7 @@ from .derivation import derive, is_misleading, partial
 from .explanation import Explanation, GraphView
 from .graph import trace
 from .model import Equation, Form, Note, Section, Table, format_value
+from .modes_teaching import add_teaching
 from .numbers import MAX_DECIMALS, NumberModel
 from .numbers import typographic_minus as _minus
 from .problems import Problem
@@ -376,6 +379,9 @@ def _explain_modes(problem: Problem, detail: str, exact: bool) -> Explanation:
     if len(results) > 1:
         comparison.items.append(Note(_takeaway(steps, fine)))
     sections.append(comparison)
+    add_teaching(problem, sections, start, start_exact, modes,
+                 {mode: (updates, _mean_loss(problem, exact)) for mode, (updates, _, exact) in results.items()},
+                 _mean_loss(problem, start_exact))
     summary = {mode: {"updates": u, "parameters": {k: float(v) for k, v in exact_values.items()},
                       "shown": {k: float(v) for k, v in hand.items()}}
                for mode, (u, hand, exact_values) in results.items()}

@@ -215,7 +215,8 @@
     for (const section of data.sections || []) {
       if (section.kind !== "given") continue;
       for (const item of section.items) {
-        if (item.type === "equation" && ["parameter", "input", "target"].includes(item.note) &&
+        const editable = ["parameter", "input", "target"].includes(item.note) || String(item.note).startsWith("frozen");
+        if (item.type === "equation" && editable &&
             typeof item.value === "number" && item.lhs && /^[^\W\d]\w*$/u.test(item.lhs.text)) {
           given.push(item);
         }
