@@ -421,3 +421,19 @@ def test_a_frozen_parameter_is_labelled_as_such():
                 "data": {"x": [1.0], "y": 0.0}, "training": {"lr": 0.1, "frozen": ["b"]}}
     text = explain_problem(parse_problem(document, "frozen.toml")).to_text()
     assert "b = 0.2   (frozen: given, never updated)" in text and "b_new" not in text
+
+
+def test_a_published_linear_network_step_gives_its_updated_weights():
+    """The hmkcode "backpropagation step by step" network: inputs 2 and 3, two linear hidden units, one
+    linear output, E = ½(out − target)², target 1, η = 0.05. Its published weights after one step."""
+    values = {"i1": 2.0, "i2": 3.0, "w1": 0.11, "w2": 0.21, "w3": 0.12, "w4": 0.08, "w5": 0.14, "w6": 0.15,
+              "t": 1.0}
+    problem = expression_problem("h1 = w1*i1 + w2*i2; h2 = w3*i1 + w4*i2; o = w5*h1 + w6*h2; 0.5*(o - t)^2",
+                                 values, params=["w1", "w2", "w3", "w4", "w5", "w6"], lr=0.05)
+    data = explain_problem(problem).to_dict()
+    assert round(data["summary"]["loss"], 3) == 0.327
+    published = {"w1": 0.12133, "w2": 0.22699, "w3": 0.13214, "w4": 0.09820, "w5": 0.17438, "w6": 0.16942}
+    for name, value in published.items():
+        assert round(data["summary"]["new_parameters"][name], 5) == value, name
+    update = next(s for s in data["sections"] if s["kind"] == "update")
+    assert "∂f/∂p" in update["intro"]

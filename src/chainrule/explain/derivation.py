@@ -282,7 +282,7 @@ class _Common:
     def parameters_section_update(self) -> tuple[Section, dict[str, np.ndarray]]:
         """The optimizer's step for every parameter; its numbers come from ``chainrule.optim`` itself."""
         update = self.update
-        section = Section(update.title, "update", intro=update.intro)
+        section = Section(update.title, "update", intro=update.intro.replace("∂L/∂p", f"∂{self.top}/∂p"))
         parameters = [n for n in self.graph.parameters if n.visible]
         new_exact = update.first_step({n.name: n.value for n in parameters},
                                       {n.name: self.grad_of(n) for n in parameters}, self.lr)
