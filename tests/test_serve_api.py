@@ -227,6 +227,15 @@ def test_an_explanation_past_the_time_limit_is_503_and_the_server_goes_on(client
     assert client.get("/api/info").status_code == 200
 
 
+def test_past_the_pending_explanations_the_server_says_it_is_busy(client, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_PENDING_EXPLANATIONS", 0)
+    assert "the server is busy" in refused(client.post("/api/explain", json={"problem": "w*x", "set": {"w": 1,
+                                                                                                  "x": 2}}), 503)
+    monkeypatch.setattr(limits, "MAX_PENDING_EXPLANATIONS", 1)
+    for w in (1, 2, 3):  # one at a time: each finished explanation leaves its place free again
+        assert client.post("/api/explain", json={"problem": "w*x", "set": {"w": w, "x": 2}}).status_code == 200
+
+
 def test_an_internal_error_is_one_line_without_a_traceback(client, monkeypatch):
     def broken(problem, **options):
         raise RuntimeError("something deep went wrong")

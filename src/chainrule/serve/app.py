@@ -61,6 +61,7 @@ class _Api:
         self.cache: OrderedDict[str, tuple[bytes, str]] = OrderedDict()  # responses, by request
         self.explanations: OrderedDict = OrderedDict()  # explanations, by request without its format
         self.sessions = Sessions()
+        self.pending = 0  # explanations waiting for a worker thread or running in one (read on the event loop)
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -78,13 +79,22 @@ class _Api:
         return body
 
     async def _off_loop(self, function, *args):
-        """Run ``function`` in a worker thread; past the time limit the client gets 503 (the thread finishes alone)."""
-        future = asyncio.get_running_loop().run_in_executor(self.workers, function, *args)
+        """Run ``function`` in a worker thread; past the time limit the client gets 503 (the thread finishes alone).
+
+        At most ``MAX_PENDING_EXPLANATIONS`` wait or run at once: past that a request is answered 503 at once,
+        so a flood of heavy problems cannot queue minutes of work behind the learners' requests."""
+        if self.pending >= limits.MAX_PENDING_EXPLANATIONS:
+            raise RequestError(f"the server is busy ({self.pending} explanations are waiting); try again in a "
+                               "moment", 503)
+        self.pending += 1
         try:
+            future = asyncio.get_running_loop().run_in_executor(self.workers, function, *args)
             return await asyncio.wait_for(future, timeout=limits.EXPLAIN_TIMEOUT_S)
         except TimeoutError:
             raise RequestError(f"the explanation took longer than {limits.EXPLAIN_TIMEOUT_S:g} s; explain a smaller "
                                "problem (fewer steps, values or samples)", 503) from None
+        finally:
+            self.pending -= 1
 
     def _remember(self, key: str, content: bytes, media: str) -> None:
         self.cache[key] = (content, media)

@@ -25,6 +25,8 @@ MAX_EXPLAIN_SAMPLES = 200
 EXPLAIN_TIMEOUT_S = 10.0
 #: Explanations computed at once (in worker threads, off the event loop); the rest wait their turn.
 EXPLAIN_WORKERS = 2
+#: Explanations waiting for a worker or running at once; past this a request is answered 503 at once.
+MAX_PENDING_EXPLANATIONS = 64
 #: Finished explanations kept, so that an unchanged request is answered at once.
 EXPLAIN_CACHE_ENTRIES = 256
 
