@@ -161,3 +161,26 @@ def test_in_place_errors_name_shapes_and_dtypes():
         n.add_(0.5)
     with pytest.raises(ValueError, match="copy_"):
         t.copy_(np.ones(3))
+
+
+@pytest.mark.parametrize("make", [lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9), lambda p: cr.optim.Adam(p)])
+def test_an_optimizer_step_counts_as_an_in_place_change_as_in_pytorch(make):
+    import torch
+
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    optimizer = make([w])
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    optimizer.step()
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*step"):
+        loss.backward()
+    tw = torch.tensor([1.0, 2.0], requires_grad=True)
+    torch_loss = (tw * tw).sum()
+    torch_loss.backward(retain_graph=True)
+    (torch.optim.SGD([tw], lr=0.1) if isinstance(optimizer, cr.optim.SGD) else torch.optim.Adam([tw])).step()
+    assert tw._version == w._version
+    # the next forward pass, recorded after the step, differentiates as usual
+    optimizer.zero_grad()
+    (w * w).sum().backward()
+    assert np.allclose(w.grad.numpy(), 2 * w.detach().numpy())

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from ..autograd import enable_grad
+from ..autograd import enable_grad, mark_in_place
 from ..tensor import Tensor, tensor
 
 __all__ = ["Optimizer"]
@@ -280,6 +280,9 @@ class Optimizer:
                     if s is None:
                         s = state[index] = self._init_state(p.data, hyper)
                     self._write(p, grad.data, s, hyper)
+                    # counted as an in-place change, as in PyTorch: a graph recorded before the step that
+                    # reads this parameter can no longer be differentiated (backward says so)
+                    mark_in_place(p, f"{self._name}.step")
                 index += 1
         return loss
 
