@@ -134,6 +134,20 @@ from .random import default_generator, initial_seed, manual_seed, seed
 from .rules import RULES
 from .tensor import Tensor, as_tensor, from_numpy, tensor
 from .tensor_ops import Size, return_types
+from .tensor_select import (
+    cdist,
+    count_nonzero,
+    index_select,
+    median,
+    nonzero,
+    repeat_interleave,
+    roll,
+    tile,
+    tril,
+    triu,
+    unbind,
+    unique,
+)
 from .train import EarlyStopping, History, TrainingDiverged, evaluate, fit  # noqa: E402
 
 __version__ = "0.1.0"
@@ -158,6 +172,8 @@ __all__ = [
     "dtype", "get_default_dtype", "set_default_dtype", "promote_types", "device", "cuda",
     "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand", "randn", "randint", "zeros_like",
     "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
+    "index_select", "nonzero", "count_nonzero", "unique", "triu", "tril", "roll", "tile", "repeat_interleave",
+    "unbind", "median", "cdist",
     "random", "manual_seed", "seed", "initial_seed", "default_generator",
 ]
 

@@ -925,8 +925,15 @@ def stack(tensors: Sequence, axis: int = 0, *, dim: int | None = None) -> Tensor
     return _apply(RULES["stack"], tensors, {"axis": axis})
 
 
-def where(condition, a, b) -> Tensor:
-    """Elements of ``a`` where ``condition`` holds, else of ``b``; the condition gets no gradient."""
+def where(condition, a=None, b=None) -> Tensor:
+    """Elements of ``a`` where ``condition`` holds, else of ``b``; the condition gets no gradient.
+    With the condition alone it is ``nonzero(condition, as_tuple=True)``, as in PyTorch."""
+    if a is None and b is None:
+        from .tensor_select import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    if a is None or b is None:
+        raise TypeError("where: give both the values where the condition holds and those where it does not")
     # A boolean tensor goes in as it is, so that chainrule.compile can follow it to where it came from.
     mask = condition if isinstance(condition, Tensor) and np.asarray(condition.data).dtype == bool else None
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)

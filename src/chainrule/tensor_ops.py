@@ -23,6 +23,7 @@ import numpy as np
 
 from . import tensor as _t  # a cycle by design: tensor.py inherits the mixin; names are looked up at call time
 from .rules import RULES
+from .tensor_select import SelectionMixin
 
 __all__ = [
     "TensorOps", "Size", "return_types", "reduction_axis", "max_or_maximum", "einsum", "is_tensor", "cat",
@@ -50,6 +51,7 @@ class return_types:  # noqa: N801 (PyTorch's name: torch.return_types.max)
     min = namedtuple("min", ["values", "indices"])
     sort = namedtuple("sort", ["values", "indices"])
     topk = namedtuple("topk", ["values", "indices"])
+    median = namedtuple("median", ["values", "indices"])
 
 
 # -- argument helpers ----------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def max_or_maximum(x, other, keepdim, axis, keepdims, which: str):
     return x._extreme_with_index(which, other, keep_flag(keepdim, keepdims))
 
 
-class TensorOps:
+class TensorOps(SelectionMixin):
     """Methods mixed into ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
