@@ -22,12 +22,15 @@ from .dtypes import (
 from .explain import Explanation, explain  # noqa: E402
 from .factories import (
     arange,
+    bernoulli,
     empty,
     empty_like,
     eye,
     full,
     full_like,
     linspace,
+    multinomial,
+    normal,
     ones,
     ones_like,
     rand,
@@ -36,6 +39,7 @@ from .factories import (
     randint_like,
     randn,
     randn_like,
+    randperm,
     zeros,
     zeros_like,
 )
@@ -130,7 +134,7 @@ from .functional import (
 from .gradcheck import GradcheckError, gradcheck
 from .io import CheckpointError, load, onnx, save  # noqa: E402
 from .io.torch_bridge import from_torch, to_torch
-from .random import default_generator, initial_seed, manual_seed, seed
+from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from .rules import RULES
 from .tensor import Tensor, as_tensor, from_numpy, tensor
 from .tensor_ops import Size, return_types
@@ -153,7 +157,8 @@ from .train import EarlyStopping, History, TrainingDiverged, evaluate, fit  # no
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "as_tensor", "from_numpy", "no_grad", "enable_grad", "inference_mode",
+    "Tensor", "tensor", "Generator", "randperm", "normal", "bernoulli", "multinomial",
+    "as_tensor", "from_numpy", "no_grad", "enable_grad", "inference_mode",
     "set_grad_enabled", "autograd",
     "is_grad_enabled", "gradcheck", "GradcheckError", "RULES",
     "abs", "broadcast_to", "clamp", "clip", "concatenate", "exp", "leaky_relu", "linear", "log",

@@ -25,6 +25,7 @@ from .tensor import Tensor, _new, _shape_arg
 __all__ = [
     "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand", "randn", "randint",
     "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
+    "randperm", "normal", "bernoulli", "multinomial",
 ]
 
 
@@ -157,6 +158,55 @@ def randint(*args, size=None, generator=None, dtype=None, requires_grad: bool = 
     shape = _size(tuple(size), None, "randint")
     values = _generator(rng=generator).integers(low, high, shape, dtype=np.int64)
     return _make(values, "randint", _dtypes.int64 if dtype is None else dtype, requires_grad, device)
+
+
+def randperm(n: int, *, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A random permutation of 0 … n − 1, int64 by default."""
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
+    values = _generator(rng=generator).permutation(int(n)).astype(np.int64)
+    return _make(values, "randperm", _dtypes.int64 if dtype is None else dtype, requires_grad, device)
+
+
+def _values(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False,
+           device=None) -> Tensor:
+    """Normal draws with the given mean and standard deviation (tensors broadcast, or numbers with ``size``)."""
+    m, s = _values(mean), _values(std)
+    if np.any(s < 0):
+        raise ValueError("normal: std must be ≥ 0")
+    shape = tuple(size) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    like = next((x.dtype for x in (mean, std) if isinstance(x, Tensor) and np.issubdtype(x.dtype, np.floating)),
+                None)
+    dtype = _float_dtype(dtype if dtype is not None else like, "normal")
+    draws = m + s * _generator(rng=generator).standard_normal(shape)
+    return _make(np.asarray(draws), "normal", dtype, requires_grad, device)
+
+
+def bernoulli(p, *, generator=None) -> Tensor:
+    """1 with probability p (elementwise), else 0, in p's dtype."""
+    probabilities = _values(p)
+    if np.any((probabilities < 0) | (probabilities > 1)):
+        raise ValueError("bernoulli: every probability must be in [0, 1]")
+    draws = _generator(rng=generator).random(np.shape(probabilities)) < probabilities
+    return _make(draws.astype(probabilities.dtype), "bernoulli", None, False, None)
+
+
+def multinomial(weights, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+    """Indices drawn with probability proportional to ``weights`` (one row, or one draw set per row)."""
+    w = np.asarray(_values(weights), dtype=np.float64)
+    if w.ndim not in (1, 2) or np.any(w < 0) or np.any(w.sum(axis=-1) <= 0):
+        raise ValueError("multinomial: weights must be a non-negative 1-D or 2-D tensor with a positive sum")
+    if not replacement and num_samples > w.shape[-1]:
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from "
+                         f"{w.shape[-1]} categories")
+    rng = _generator(rng=generator)
+    rows = w.reshape(-1, w.shape[-1])
+    drawn = np.stack([rng.choice(row.size, num_samples, replace=replacement, p=row / row.sum()) for row in rows])
+    return _make(drawn.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64), "multinomial", None, False, None)
 
 
 # -- *_like: the shape (and, unless told otherwise, the dtype) of another tensor ---------------------------

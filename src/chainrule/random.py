@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["default_generator", "manual_seed", "seed", "initial_seed", "generator"]
+__all__ = ["default_generator", "manual_seed", "seed", "initial_seed", "generator", "Generator"]
 
 default_generator = np.random.default_rng()
 _initial_seed: int | None = None
@@ -53,3 +53,23 @@ def generator(seed=None, rng=None) -> np.random.Generator:
     if seed is not None:
         return np.random.default_rng(seed)
     return default_generator
+
+
+class Generator(np.random.Generator):
+    """``torch.Generator()``: a generator of its own, seeded with ``manual_seed`` (which returns it, so
+    ``Generator().manual_seed(0)`` chains as in PyTorch). It is a ``numpy.random.Generator``, so it goes
+    wherever chainrule takes one (``generator=`` of the factories, ``DataLoader``, ``random_split``)."""
+
+    def __init__(self, device=None):
+        super().__init__(np.random.PCG64())
+        self._initial_seed: int | None = None
+
+    def manual_seed(self, seed: int) -> Generator:
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"Generator.manual_seed: the seed must be a non-negative integer, got {seed!r}")
+        self.bit_generator.state = np.random.PCG64(int(seed)).state
+        self._initial_seed = int(seed)
+        return self
+
+    def initial_seed(self) -> int | None:
+        return self._initial_seed

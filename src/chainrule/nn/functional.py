@@ -23,7 +23,8 @@ __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cross_entropy", "nll_loss", "smooth_l1_loss", "kl_div", "hinge_loss", "sigmoid", "tanh", "relu",
     "leaky_relu", "softmax", "log_softmax", "gelu", "silu", "elu", "dropout", "embedding", "linear", "conv2d",
-    "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "one_hot", "REDUCTIONS",
+    "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "one_hot", "softplus", "normalize", "cosine_similarity",
+    "pad", "REDUCTIONS",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -321,3 +322,54 @@ def hinge_loss(score, target, reduction: str = "mean", margin: float = 1.0) -> T
         else:
             raise ValueError("hinge_loss: labels must be −1/+1 (or 0/1)")
     return _reduce((margin - target * score).relu(), reduction, "hinge_loss")
+
+
+# -- shaping and comparing vectors: compositions of checked rules -------------------------------------------
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """ln(1 + e^(βx))/β; above ``threshold`` (βx) it is x itself, as in PyTorch."""
+    x = as_tensor(x)
+    scaled = x * beta if beta != 1 else x
+    smooth = _apply(RULES["softplus"], (scaled,), {})
+    smooth = smooth / beta if beta != 1 else smooth
+    return where(scaled > threshold, x, smooth)
+
+
+def normalize(x, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x divided by its p-norm along ``dim`` (at least ``eps``, so a zero vector stays zero)."""
+    x = as_tensor(x)
+    return x / x.norm(p, dim=dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """The cosine of the angle between x1 and x2 along ``dim``: each divided by its norm (at least ``eps``)."""
+    x1, x2 = as_tensor(x1), as_tensor(x2)
+    unit1 = x1 / x1.norm(2, dim=dim, keepdim=True).clamp(min=eps)
+    unit2 = x2 / x2.norm(2, dim=dim, keepdim=True).clamp(min=eps)
+    return (unit1 * unit2).sum(dim=dim)
+
+
+def pad(x, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pad the last dimensions with ``value``: ``pad`` = (left, right) for the last, then the one before, …
+    A negative amount crops, as in PyTorch. Only ``mode="constant"``."""
+    from ..tensor_ops import cat
+
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported (only 'constant')")
+    if len(pad) % 2 or len(pad) // 2 > as_tensor(x).ndim:
+        raise ValueError(f"pad: expected pairs of amounts for at most {as_tensor(x).ndim} dimensions, got {pad}")
+    out = as_tensor(x)
+    for k in range(len(pad) // 2):
+        axis = out.ndim - 1 - k
+        for side, amount in (("left", int(pad[2 * k])), ("right", int(pad[2 * k + 1]))):
+            index = [slice(None)] * out.ndim
+            if amount < 0:
+                index[axis] = slice(-amount, None) if side == "left" else slice(None, out.shape[axis] + amount)
+                out = out[tuple(index)]
+            elif amount > 0:
+                shape = list(out.shape)
+                shape[axis] = amount
+                block = _new(np.full(shape, value, dtype=out.dtype))
+                out = cat([block, out] if side == "left" else [out, block], dim=axis)
+    return out
